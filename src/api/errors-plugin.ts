@@ -1,0 +1,74 @@
+// One job: every answer that is not a success has the spec's error shape:
+// {"badRequest": {"message": ..., "code": 400}}, {"itemNotFound": ...},
+// {"cloudServersFault": ...}. Also: bodies are JSON whatever their Content-Type
+// (the spec's own curl examples send -d without one), within a size limit.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError, errors } from '../errors.js';
+
+export const BODY_LIMIT = 64 * 1024;
+
+interface AjvError {
+  keyword: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+  parentSchema?: { description?: string };
+}
+
+/** Turns a schema validation failure into the spec's 400. */
+function validationError(list: AjvError[]): ApiError {
+  // A body that is not an object, or lacks its top-level key ("backup", "restore",
+  // "volume"), is the spec's "Incorrect request body format."
+  const outer = list[list.length - 1]!;
+  if (outer.instancePath === '' || (outer.keyword === 'required' && outer.instancePath === '')) return errors.badBody();
+  if (outer.instancePath.split('/').length === 2 && outer.keyword === 'type') return errors.badBody();
+  if (outer.keyword === 'required') return errors.invalidInput(`${String(outer.params.missingProperty)} is required`);
+  const described = [...list].reverse().find((e) => e.parentSchema?.description);
+  return errors.invalidInput(described?.parentSchema?.description ?? `${outer.instancePath.slice(1).replace(/\//g, '.')} is not valid`);
+}
+
+function toApiError(err: FastifyError & { validation?: AjvError[] }): ApiError | null {
+  if (err instanceof ApiError) return err;
+  if (err.validation) return validationError(err.validation);
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return errors.badBody(`The body is larger than ${BODY_LIMIT} bytes.`);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+    case 'FST_ERR_BAD_URL':
+      return errors.badBody();
+    default:
+      // Other client errors fastify raises (a malformed request) are 400s; anything else is ours.
+      if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return errors.badBody();
+      return null;
+  }
+}
+
+export function sendError(reply: FastifyReply, e: ApiError): FastifyReply {
+  return reply.code(e.status).type('application/json; charset=utf-8').send(JSON.stringify(e.body()));
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req: FastifyRequest, body: string | Buffer, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(errors.badBody('The body is not valid JSON.'), undefined);
+    }
+  });
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const api = toApiError(err);
+    if (api) {
+      req.log.info({ code: api.code, status: api.status }, api.message);
+      return sendError(reply, api);
+    }
+    req.log.error({ err }, 'internal error');
+    return sendError(reply, errors.internal(err));
+  });
+
+  app.setNotFoundHandler((_req, reply) => sendError(reply, errors.routeNotFound()));
+}

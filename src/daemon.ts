@@ -1,0 +1,96 @@
+// The composition root: builds every service from the configuration, settles
+// what a crash left, then serves the API. Nothing else wires layers together.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { buildApp } from './api/app.js';
+import type { Services } from './api/services.js';
+import type { AuthProvider } from './auth/provider.js';
+import { ensureTokensFile, StaticTokenAuth } from './auth/static-tokens.js';
+import { Catalog } from './catalog/index.js';
+import type { Config } from './config.js';
+import { KeyedMutex } from './jobs/keyed-mutex.js';
+import type { JobContext } from './jobs/context.js';
+import { JobRunner } from './jobs/runner.js';
+import { collectLeftovers, settleAtStart } from './jobs/startup.js';
+import { FsStoreProvider } from './store/fs.js';
+import type { StoreProvider } from './store/object-store.js';
+import { RetryStoreProvider } from './store/retry.js';
+import { describeError, type Log } from './util/log.js';
+import { VolumeManager } from './volumes/volume-manager.js';
+
+export interface Daemon {
+  readonly url: string;
+  readonly services: Services;
+  readonly log: Logger;
+  /** Stops serving, stops jobs (left for start-up to settle), detaches loop devices. */
+  close(): Promise<void>;
+}
+
+export interface DaemonOptions {
+  /** pino destination; default stdout */
+  logStream?: pino.DestinationStream;
+  /** called once with tokens generated on first start */
+  onTokensGenerated?: (tokens: Record<string, { tenant: string; admin: boolean }>, path: string) => void;
+}
+
+function buildStores(cfg: Config, log: Log): StoreProvider {
+  if (cfg.store.type !== 'fs') throw new Error(`store.type = "${cfg.store.type}" is not available in this build`);
+  const inner = new FsStoreProvider({ root: cfg.store.path });
+  return new RetryStoreProvider(inner, {
+    attempts: cfg.store.retry_attempts,
+    maxElapsedMs: cfg.store.retry_max_seconds * 1000,
+    onRetry: (i) => log.warn({ op: i.op, name: i.name, attempt: i.attempt, delayMs: Math.round(i.delayMs), err: describeError(i.error) }, 'store retry'),
+  });
+}
+
+function buildAuth(cfg: Config, opts: DaemonOptions): AuthProvider {
+  const generated = ensureTokensFile(cfg.auth.tokens_file);
+  if (generated) opts.onTokensGenerated?.(generated, cfg.auth.tokens_file);
+  return StaticTokenAuth.fromFile(cfg.auth.tokens_file);
+}
+
+export async function startDaemon(cfg: Config, opts: DaemonOptions = {}): Promise<Daemon> {
+  const log = pino({ level: cfg.log_level, base: { pid: process.pid } }, opts.logStream ?? process.stdout);
+  mkdirSync(cfg.data_dir, { recursive: true, mode: 0o700 });
+  const auth = buildAuth(cfg, opts);
+  const stores = buildStores(cfg, log);
+  const catalog = Catalog.open(join(cfg.data_dir, 'catalog.sqlite'));
+  const volumes = new VolumeManager({ dir: cfg.volumes.dir, loop: cfg.volumes.loop, log });
+  await volumes.init();
+  await volumes.attachAll(catalog.volumes.live());
+
+  const abort = new AbortController();
+  const tokens = new Map<number, string>();
+  const ctx: JobContext = { catalog, volumes, stores, config: cfg, log, locks: new KeyedMutex(), tokens, signal: abort.signal };
+  const jobs = new JobRunner(ctx, cfg.jobs.concurrency);
+  await settleAtStart(ctx);
+
+  const services: Services = { config: cfg, catalog, volumes, jobs, auth, tokens };
+  const app = await buildApp(services, { logger: false, loggerInstance: log });
+  const address = await app.listen({ host: cfg.listen.host, port: cfg.listen.port });
+  log.info({ address, store: stores.kind, auth: auth.kind, loop: volumes.useLoop, data_dir: cfg.data_dir }, 'volbackd listening');
+
+  jobs.kick();
+  void collectLeftovers(ctx).catch((err) => log.warn({ err: describeError(err) }, 'collecting leftovers failed'));
+
+  let closed: Promise<void> | null = null;
+  return {
+    url: address,
+    services,
+    log,
+    close() {
+      closed ??= (async () => {
+        await app.close();
+        abort.abort(new Error('volbackd is stopping'));
+        await jobs.stop();
+        await volumes.close();
+        catalog.close();
+        await stores.close();
+        log.info({}, 'volbackd stopped');
+        log.flush?.();
+      })();
+      return closed;
+    },
+  };
+}

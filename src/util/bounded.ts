@@ -1,0 +1,42 @@
+// One job: run fn(i) for i = 0..count-1 with at most `limit` calls in flight, in
+// index order, stopping at the first error (restic's errgroup.WithContext): the
+// shared signal is aborted so in-flight calls can give up, no new call starts,
+// and the first error is thrown once every started call has settled (so nothing
+// still uses a buffer when the caller frees it).
+export async function runBounded(
+  count: number,
+  limit: number,
+  fn: (i: number, signal: AbortSignal) => Promise<void>,
+  outer?: AbortSignal,
+): Promise<void> {
+  const ctl = new AbortController();
+  const onOuter = (): void => ctl.abort(outer!.reason);
+  if (outer?.aborted) throw outer.reason;
+  outer?.addEventListener('abort', onOuter, { once: true });
+  let next = 0;
+  let firstError: unknown;
+  let failed = false;
+
+  const worker = async (): Promise<void> => {
+    while (!ctl.signal.aborted && next < count) {
+      const i = next++;
+      try {
+        await fn(i, ctl.signal);
+      } catch (err) {
+        if (!failed) {
+          failed = true;
+          firstError = err;
+        }
+        ctl.abort(err);
+      }
+    }
+  };
+
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, count)) }, worker));
+  } finally {
+    outer?.removeEventListener('abort', onOuter);
+  }
+  if (failed) throw firstError;
+  if (ctl.signal.aborted) throw ctl.signal.reason;
+}
