@@ -97,6 +97,9 @@ export async function makeVolume(opts: MakeVolumeOptions): Promise<MakeVolumeRes
   const parent = resolve(opts.tmpDir ?? dirname(imagePath));
   const work = await mkdtemp(join(parent, ".make-volume-"));
   let ok = false;
+  let imageCreated = false;
+  const t0 = Date.now();
+  const debug = process.env.MAKE_VOLUME_DEBUG ? (msg: string) => process.stderr.write(`make-volume: ${((Date.now() - t0) / 1000).toFixed(2)}s ${msg}\n`) : () => {};
   try {
     const stage = join(work, "root");
     await mkdir(stage);
@@ -109,8 +112,10 @@ export async function makeVolume(opts: MakeVolumeOptions): Promise<MakeVolumeRes
       dataBytes += f.size;
     }
     await fixStagedModes(stage, plan);
+    debug(`staged ${plan.length} files, ${dataBytes} bytes`);
 
     // Fresh sparse image of the exact size.
+    imageCreated = true;
     const fh = await open(imagePath, "w", 0o644);
     try {
       await fh.truncate(sizeBytes);
@@ -138,6 +143,7 @@ export async function makeVolume(opts: MakeVolumeOptions): Promise<MakeVolumeRes
     await run(mke2fs, [
       "-q", "-F",
       "-t", "ext4",
+      "-T", "default",
       "-b", "4096",
       "-I", "256",
       "-i", "16384",
@@ -148,6 +154,7 @@ export async function makeVolume(opts: MakeVolumeOptions): Promise<MakeVolumeRes
       "-d", stage,
       imagePath,
     ], env);
+    debug("mke2fs done");
 
     // mke2fs -d copies atime/ctime/uid/gid of the staged files; pin them.
     const cmds: string[] = [];
@@ -162,13 +169,14 @@ export async function makeVolume(opts: MakeVolumeOptions): Promise<MakeVolumeRes
     const errs = out.stderr.split("\n").filter((l) => l.trim() !== "" && !/^debugfs \d/.test(l));
     if (errs.length > 0) throw new Error(`debugfs failed: ${errs.slice(0, 5).join("; ")}`);
 
+    debug("debugfs done");
     const st = await stat(imagePath);
     if (st.size !== sizeBytes) throw new Error(`image has size ${st.size}, expected ${sizeBytes}`);
     ok = true;
     return { path: imagePath, sizeBytes, dataBytes };
   } finally {
     await rm(work, { recursive: true, force: true });
-    if (!ok) await rm(imagePath, { force: true });
+    if (!ok && imageCreated) await rm(imagePath, { force: true });
   }
 }
 
@@ -341,6 +349,7 @@ function planFiles(seed: number, dataTarget: number): PlannedFile[] {
   const rng = rngFrom(seed, "plan");
   const files: PlannedFile[] = [];
   const counters = new Map<string, number>();
+  const kindBytes = new Map<Kind, number>();
   const classes = ["text", "binary", "random"] as const;
   let remainingTotal = dataTarget;
   for (let ci = 0; ci < classes.length; ci++) {
@@ -348,15 +357,23 @@ function planFiles(seed: number, dataTarget: number): PlannedFile[] {
     let remaining = ci === classes.length - 1 ? remainingTotal : Math.floor(dataTarget / 3);
     remainingTotal -= remaining;
     const maxFile = Math.min(48 * MiB, Math.max(64 * KiB, Math.floor(remaining / 4)));
+    let maxDoublings = 0;
+    while (4 * KiB * 2 ** (maxDoublings + 1) <= maxFile) maxDoublings++;
     while (remaining > 0) {
       // Log-uniform size between 4 KiB and maxFile, not aligned to blocks.
       let size = 4 * KiB;
-      const steps = rng.below(Math.max(1, Math.floor(Math.log2(maxFile / (4 * KiB)))) + 1);
+      const steps = rng.below(maxDoublings + 1);
       size = size * 2 ** steps;
       size += rng.below(Math.min(size, 1 << 21)) * Math.max(1, Math.floor(size / (1 << 21)));
       size = Math.min(size, maxFile);
       if (size > remaining || remaining - size < 4 * KiB) size = remaining;
-      const flavor = rng.pick(FLAVORS[cls]);
+      // Balance the kinds within the class (e.g. prose/code/log), random flavor (directory).
+      const flavors = FLAVORS[cls];
+      let kind = flavors[0]!.kind;
+      for (const fl of flavors) if ((kindBytes.get(fl.kind) ?? 0) < (kindBytes.get(kind) ?? 0)) kind = fl.kind;
+      const choices = flavors.filter((fl) => fl.kind === kind);
+      const flavor = rng.pick(choices);
+      kindBytes.set(kind, (kindBytes.get(kind) ?? 0) + size);
       const key = flavor.dir + "/" + flavor.name("");
       const n = (counters.get(key) ?? 0) + 1;
       counters.set(key, n);
@@ -414,45 +431,59 @@ async function writeFileContent(file: string, f: PlannedFile, seed: number): Pro
   try {
     if (f.kind === "random") {
       await writeRandom(fh, f.size, seed, f.index);
-      return;
-    }
-    const rng = rngFrom(seed, `file:${f.index}`);
-    const gen = makeGen(f.kind, rng, seed, f.index);
-    const buf = Buffer.alloc(CHUNK + SLACK);
-    let carry = 0;
-    let written = 0;
-    while (written < f.size) {
-      const limit = Math.min(CHUNK, f.size - written);
-      const pos = carry >= limit ? carry : gen(buf, carry, limit, written);
-      if (pos > buf.length) throw new Error("generator overflow");
-      await fh.write(buf, 0, limit, written);
-      written += limit;
-      buf.copyWithin(0, limit, pos);
-      carry = pos - limit;
+    } else {
+      const chunks = new ChunkStream(f.kind, seed, f.index);
+      for (let off = 0; off < f.size; ) {
+        const n = Math.min(CHUNK, f.size - off);
+        await fh.write(chunks.next(n), 0, n, off);
+        off += n;
+      }
     }
   } finally {
     await fh.close();
   }
 }
 
+/** Cuts a generator's output into chunks. */
+class ChunkStream {
+  private readonly gen: Gen;
+  private readonly buf = Buffer.alloc(CHUNK + SLACK);
+  private carry = 0; // bytes of the next chunk already at the front of buf
+  private off = 0; // file offset of buf[0]
+  private consumed = 0; // length of the chunk last returned (still at the front of buf)
+
+  constructor(kind: Exclude<ContentKind, "random">, seed: number, index: number) {
+    this.gen = makeGen(kind, rngFrom(seed, `file:${index}`));
+  }
+
+  /** The next n (<= CHUNK) bytes; valid until the next call. */
+  next(n: number): Buffer {
+    const { buf } = this;
+    if (this.consumed > 0) {
+      buf.copyWithin(0, this.consumed, this.consumed + this.carry);
+      this.off += this.consumed;
+    }
+    const pos = this.carry >= n ? this.carry : this.gen(buf, this.carry, n, this.off);
+    if (pos > buf.length) throw new Error("make-volume: generator unit larger than SLACK");
+    this.consumed = n;
+    this.carry = pos - n;
+    return buf.subarray(0, n);
+  }
+}
+
 /**
- * Generate `size` bytes of one content kind exactly as makeVolume() would for a
- * file with that kind (handy for compressibility tests).
+ * The first `size` bytes of a file of the given content kind, exactly as
+ * makeVolume() generates them for the file with that (seed, index); for tests
+ * of the generators (e.g. compressibility).
  */
-export async function sampleContent(kind: ContentKind, size: number, seed = 1, index = 0): Promise<Buffer> {
+export function sampleContent(kind: ContentKind, size: number, seed = 1, index = 0): Buffer {
   const out = Buffer.alloc(size);
   if (kind === "random") return randomStream(seed, `file:${index}`).update(out);
-  const gen = makeGen(kind, rngFrom(seed, `file:${index}`), seed, index);
-  const buf = Buffer.alloc(CHUNK + SLACK);
-  let carry = 0;
-  let written = 0;
-  while (written < size) {
-    const limit = Math.min(CHUNK, size - written);
-    const pos = carry >= limit ? carry : gen(buf, carry, limit, written);
-    buf.copy(out, written, 0, limit);
-    written += limit;
-    buf.copyWithin(0, limit, pos);
-    carry = pos - limit;
+  const chunks = new ChunkStream(kind, seed, index);
+  for (let off = 0; off < size; ) {
+    const n = Math.min(CHUNK, size - off);
+    chunks.next(n).copy(out, off);
+    off += n;
   }
   return out;
 }
@@ -469,7 +500,7 @@ async function writeRandom(fh: FileHandle, size: number, seed: number, index: nu
   }
 }
 
-function makeGen(kind: Kind, rng: Rng, seed: number, index: number): Gen {
+function makeGen(kind: Exclude<ContentKind, "random">, rng: Rng): Gen {
   switch (kind) {
     case "prose":
       return proseGen(rng);
@@ -478,11 +509,9 @@ function makeGen(kind: Kind, rng: Rng, seed: number, index: number): Gen {
     case "log":
       return logGen(rng);
     case "exe":
-      return exeGen(rng, seed, index);
+      return exeGen(rng);
     case "db":
-      return dbGen(rng, seed, index);
-    case "random":
-      throw new Error("random is not a generator");
+      return dbGen(rng);
   }
 }
 
@@ -539,9 +568,9 @@ const LOG_TEMPLATES = [
   "uploaded chunk {hex} to container {word}-{word} in {n}ms",
   "chunk {hex} already present, skipping upload",
   "restore of backup {id} progress {n}% ({n} of {n} chunks)",
-  "Accepted publickey for {name} from 10.{n}.{n}.{n} port {n} ssh2",
+  "Accepted publickey for {name} from 10.{oct}.{oct}.{oct} port {port} ssh2",
   "pam_unix(sshd:session): session opened for user {name} by (uid=0)",
-  "connection from 10.{n}.{n}.{n}:{n} closed after {n} requests",
+  "connection from 10.{oct}.{oct}.{oct}:{port} closed after {n} requests",
   "GET /v1/AUTH_{hex}/{word}/{hex} HTTP/1.1 {status} {n} \"-\" \"python-swiftclient\"",
   "PUT /v1/AUTH_{hex}/{word}/{hex} HTTP/1.1 {status} {n}",
   "(root) CMD (run-parts /etc/cron.{word})",
@@ -553,7 +582,9 @@ const LOG_TEMPLATES = [
 ];
 const HTTP_STATUS = ["200", "200", "200", "201", "204", "404", "409", "503"];
 
-// --- text helpers ------------------------------------------------------------
+// --- helpers -------------------------------------------------------------------
+
+const WORD_BUFS = WORDS.map((w) => Buffer.from(w, "latin1"));
 
 function word(rng: Rng): string {
   return WORDS[rng.skewed(WORDS.length)]!;
@@ -577,33 +608,73 @@ function smallNumber(rng: Rng): number {
   return rng.below(1 << 20);
 }
 
+/** Copy a small buffer (faster than Buffer#set for a few bytes). */
+function put(buf: Buffer, pos: number, src: Buffer): number {
+  const n = src.length;
+  for (let k = 0; k < n; k++) buf[pos + k] = src[k]!;
+  return pos + n;
+}
+
+function latin1(s: string): Buffer {
+  return Buffer.from(s, "latin1");
+}
+
+// Text generators render a per-file pool of phrases / statements / messages once
+// and then assemble the file mostly from the pool (plus some fresh material):
+// fast, and the pool size sets the amount of repetition and so the
+// compressibility, like real text where words and phrases recur.
+
 // --- prose -----------------------------------------------------------------
 
 function proseGen(rng: Rng): Gen {
+  const pool: Buffer[] = [];
+  for (let i = 0; i < 2048; i++) {
+    const n = rng.range(1, 4);
+    const ws: string[] = [];
+    for (let w = 0; w < n; w++) {
+      if (rng.chance(5)) ws.push(rng.pick(NAMES));
+      else if (rng.chance(2)) ws.push(String(smallNumber(rng)));
+      else ws.push(word(rng));
+    }
+    let s = ws.join(" ");
+    if (rng.chance(8)) s += ",";
+    pool.push(latin1(s));
+  }
+  const SP = 0x20;
+  const NL = 0x0a;
   return (buf, pos, limit) => {
     while (pos < limit) {
-      // One paragraph, wrapped at ~72 columns.
+      // One paragraph, wrapped at 72 columns.
       const sentences = rng.range(2, 8);
-      let line = "";
-      let out = "";
+      let col = 0;
       for (let s = 0; s < sentences; s++) {
-        const nwords = rng.range(4, 22);
-        for (let w = 0; w < nwords; w++) {
-          let t = rng.chance(4) ? rng.pick(NAMES) : word(rng);
-          if (w === 0) t = capitalize(t);
-          if (rng.chance(3)) t = String(smallNumber(rng));
-          if (w === nwords - 1) t += rng.chance(85) ? "." : rng.chance(50) ? "?" : "!";
-          else if (rng.chance(8)) t += ",";
-          if (line.length + 1 + t.length > 72) {
-            out += line + "\n";
-            line = t;
-          } else {
-            line = line.length === 0 ? t : line + " " + t;
+        const pieces = rng.range(2, 7);
+        for (let p = 0; p < pieces; p++) {
+          const piece = rng.chance(90) ? pool[rng.skewed(pool.length)]! : WORD_BUFS[rng.below(WORD_BUFS.length)]!;
+          if (col > 0) {
+            if (col + 1 + piece.length > 72) {
+              buf[pos++] = NL;
+              col = 0;
+            } else {
+              buf[pos++] = SP;
+              col++;
+            }
           }
+          const start = pos;
+          pos = put(buf, pos, piece);
+          if (p === 0) {
+            const c = buf[start]!;
+            if (c >= 0x61 && c <= 0x7a) buf[start] = c - 0x20;
+          }
+          if (p === pieces - 1) {
+            if (buf[pos - 1] === 0x2c) pos--;
+            buf[pos++] = rng.chance(85) ? 0x2e : rng.chance(50) ? 0x3f : 0x21;
+          }
+          col += pos - start;
         }
       }
-      out += line + "\n\n";
-      pos += buf.write(out, pos, "latin1");
+      buf[pos++] = NL;
+      buf[pos++] = NL;
     }
     return pos;
   };
@@ -676,6 +747,12 @@ function statement(rng: Rng, indent: string, depth: number, out: string[]): void
 }
 
 function codeGen(rng: Rng): Gen {
+  const pool: Buffer[] = [];
+  for (let i = 0; i < 2048; i++) {
+    const lines: string[] = [];
+    statement(rng, "\t", 1, lines);
+    pool.push(latin1(lines.join("\n") + "\n"));
+  }
   let first = true;
   return (buf, pos, limit) => {
     if (first) {
@@ -692,28 +769,37 @@ function codeGen(rng: Rng): Gen {
         "#include <linux/slab.h>",
         `#include "${word(rng)}.h"`,
         "",
+        "",
       ];
-      pos += buf.write(hdr.join("\n") + "\n", pos, "latin1");
+      pos += buf.write(hdr.join("\n"), pos, "latin1");
     }
     while (pos < limit) {
-      const out: string[] = [];
+      let head = "";
       if (rng.chance(30)) {
-        out.push("/**", ` * ${rng.pick(C_VERBS)}_${word(rng)}() - ${word(rng)} the ${word(rng)} ${word(rng)}`);
-        out.push(` * @${rng.pick(C_NAMES)}: ${word(rng)} ${word(rng)}`, " */");
+        head += `/**\n * ${rng.pick(C_VERBS)}_${word(rng)}() - ${word(rng)} the ${word(rng)} ${word(rng)}\n`;
+        head += ` * @${rng.pick(C_NAMES)}: ${word(rng)} ${word(rng)}\n */\n`;
       }
       const ret = rng.pick(C_TYPES);
-      const fname = `${rng.pick(C_VERBS)}_${word(rng)}_${rng.pick(C_NAMES)}`;
       const nargs = rng.range(0, 3);
       const args: string[] = [];
       for (let i = 0; i < nargs; i++) args.push(`${rng.pick(C_TYPES)} ${rng.pick(C_NAMES)}`);
-      out.push(`${rng.chance(60) ? "static " : ""}${ret} ${fname}(${args.length ? args.join(", ") : "void"})`, "{");
+      head += `${rng.chance(60) ? "static " : ""}${ret} ${rng.pick(C_VERBS)}_${word(rng)}_${rng.pick(C_NAMES)}(${args.length ? args.join(", ") : "void"})\n{\n`;
       const nlocals = rng.range(0, 3);
-      for (let i = 0; i < nlocals; i++) out.push(`\t${rng.pick(C_TYPES)} ${rng.pick(C_NAMES)} = ${rng.pick(C_CONSTS)};`);
-      if (nlocals) out.push("");
+      for (let i = 0; i < nlocals; i++) head += `\t${rng.pick(C_TYPES)} ${rng.pick(C_NAMES)} = ${rng.pick(C_CONSTS)};\n`;
+      if (nlocals) head += "\n";
+      pos += buf.write(head, pos, "latin1");
       const nstmt = rng.range(2, 10);
-      for (let i = 0; i < nstmt; i++) statement(rng, "\t", 1, out);
-      out.push(`\treturn ${ret === "void *" || ret.endsWith("*") ? rng.pick(["NULL", rng.pick(C_NAMES)]) : rng.pick(["0", "ret", "err", "count"])};`, "}", "", "");
-      pos += buf.write(out.join("\n"), pos, "latin1");
+      for (let i = 0; i < nstmt; i++) {
+        if (rng.chance(92)) {
+          pos = put(buf, pos, pool[rng.skewed(pool.length)]!);
+        } else {
+          const lines: string[] = [];
+          statement(rng, "\t", 1, lines);
+          pos += buf.write(lines.join("\n") + "\n", pos, "latin1");
+        }
+      }
+      const tail = `\treturn ${ret.endsWith("*") ? rng.pick(["NULL", rng.pick(C_NAMES)]) : rng.pick(["0", "ret", "err", "count"])};\n}\n\n`;
+      pos += buf.write(tail, pos, "latin1");
     }
     return pos;
   };
@@ -721,34 +807,61 @@ function codeGen(rng: Rng): Gen {
 
 // --- logs --------------------------------------------------------------------
 
+function logMessage(rng: Rng): string {
+  const tmpl = LOG_TEMPLATES[rng.skewed(LOG_TEMPLATES.length)]!;
+  return tmpl.replace(/\{(\w+)\}/g, (_m, k: string) => {
+    switch (k) {
+      case "id": return String(100000 + rng.below(900000));
+      case "uuid": return `${hex(rng, 8)}-${hex(rng, 4)}-4${hex(rng, 3)}-${hex(rng, 4)}-${hex(rng, 12)}`;
+      case "n": return String(smallNumber(rng));
+      case "oct": return String(rng.below(256));
+      case "port": return String(1024 + rng.below(64000));
+      case "hex": return hex(rng, 16);
+      case "word": return word(rng);
+      case "name": return rng.pick(NAMES).toLowerCase();
+      case "status": return rng.pick(HTTP_STATUS);
+      case "letter": return String.fromCharCode(97 + rng.below(8));
+      default: return k;
+    }
+  });
+}
+
 function logGen(rng: Rng): Gen {
+  const pool: Buffer[] = [];
+  for (let i = 0; i < 2048; i++) pool.push(latin1(logMessage(rng) + "\n"));
   let ms = Date.UTC(2023, rng.below(12), 1 + rng.below(28)) + rng.below(86400) * 1000;
-  let pid = 1000 + rng.below(30000);
   const host = rng.pick(LOG_HOSTS);
+  const procHdr = (name: string) => latin1(` ${host} ${name}[${1000 + rng.below(30000)}]: `);
+  const procs = LOG_PROCS.map(procHdr);
+  const levels = LOG_LEVELS.map((l) => latin1(l + " "));
+  let minute = -1;
+  let minutePrefix: Buffer = Buffer.alloc(0); // "YYYY-MM-DDTHH:MM:"
   return (buf, pos, limit) => {
-    let out = "";
     while (pos < limit) {
-      for (let k = 0; k < 64; k++) {
-        ms += rng.skewed(5000) + 1;
-        if (rng.chance(2)) pid = 1000 + rng.below(30000);
-        const tmpl = LOG_TEMPLATES[rng.skewed(LOG_TEMPLATES.length)]!;
-        const msg = tmpl.replace(/\{(\w+)\}/g, (_m, k2: string) => {
-          switch (k2) {
-            case "id": return String(100000 + rng.below(900000));
-            case "uuid": return `${hex(rng, 8)}-${hex(rng, 4)}-4${hex(rng, 3)}-${hex(rng, 4)}-${hex(rng, 12)}`;
-            case "n": return String(smallNumber(rng));
-            case "hex": return hex(rng, 16);
-            case "word": return word(rng);
-            case "name": return rng.pick(NAMES).toLowerCase();
-            case "status": return rng.pick(HTTP_STATUS);
-            case "letter": return String.fromCharCode(97 + rng.below(8));
-            default: return k2;
-          }
-        });
-        out += `${new Date(ms).toISOString()} ${host} ${rng.pick(LOG_PROCS)}[${pid}]: ${rng.pick(LOG_LEVELS)} ${msg}\n`;
+      ms += rng.skewed(4000) + 1;
+      const m = Math.floor(ms / 60000);
+      if (m !== minute) {
+        minute = m;
+        minutePrefix = latin1(new Date(m * 60000).toISOString().slice(0, 17));
       }
-      pos += buf.write(out, pos, "latin1");
-      out = "";
+      pos = put(buf, pos, minutePrefix);
+      const msInMinute = ms - m * 60000; // "SS.mmmZ"
+      const sec = Math.floor(msInMinute / 1000);
+      const milli = msInMinute - sec * 1000;
+      buf[pos] = 0x30 + Math.floor(sec / 10);
+      buf[pos + 1] = 0x30 + (sec % 10);
+      buf[pos + 2] = 0x2e;
+      buf[pos + 3] = 0x30 + Math.floor(milli / 100);
+      buf[pos + 4] = 0x30 + (Math.floor(milli / 10) % 10);
+      buf[pos + 5] = 0x30 + (milli % 10);
+      buf[pos + 6] = 0x5a;
+      pos += 7;
+      const p = rng.skewed(LOG_PROCS.length);
+      if (rng.chance(1)) procs[p] = procHdr(LOG_PROCS[p]!);
+      pos = put(buf, pos, procs[p]!);
+      pos = put(buf, pos, levels[rng.skewed(levels.length)]!);
+      if (rng.chance(85)) pos = put(buf, pos, pool[rng.below(pool.length)]!);
+      else pos += buf.write(logMessage(rng) + "\n", pos, "latin1");
     }
     return pos;
   };
@@ -792,18 +905,32 @@ function emitCode(rng: Rng, buf: Buffer, pos: number, nInsns: number): number {
   return pos;
 }
 
-function exeGen(rng: Rng, _seed: number, _index: number): Gen {
+function alignPadAbs(buf: Buffer, pos: number, base: number, align: number, byte: number): number {
+  while ((base + pos) % align !== 0) buf[pos++] = byte;
+  return pos;
+}
+
+function exeGen(rng: Rng): Gen {
+  // Pool of "basic blocks" that functions are assembled from (compilers repeat
+  // prologues, epilogues and idioms a lot).
+  const scratch = Buffer.alloc(4096);
+  const blocks: Buffer[] = [];
+  for (let i = 0; i < 1024; i++) blocks.push(Buffer.from(scratch.subarray(0, emitCode(rng, scratch, 0, rng.range(3, 24)))));
+  const strings: Buffer[] = [];
+  for (let i = 0; i < 512; i++) {
+    const s = rng.chance(30)
+      ? `${rng.pick(C_VERBS)}_${word(rng)}_${rng.pick(C_NAMES)}`
+      : `${capitalize(word(rng))} ${word(rng)} ${word(rng)}: %s (%d)\n`;
+    strings.push(latin1(s + "\0"));
+  }
   let first = true;
   let addr = 0x401000 + rng.below(64) * 0x1000;
   let strOff = 0;
   return (buf, pos, limit, base) => {
-    const abs = (p: number) => base + p;
     if (first) {
       first = false;
-      const hdr = Buffer.from("7f454c4602010100000000000000000003003e0001000000", "hex");
-      hdr.copy(buf, pos);
-      pos += hdr.length;
-      while (abs(pos) < 64) buf[pos++] = 0;
+      pos = put(buf, pos, Buffer.from("7f454c4602010100000000000000000003003e0001000000", "hex"));
+      while (base + pos < 64) buf[pos++] = 0;
       // Program headers: a few 56-byte entries of small integers.
       for (let i = 0; i < 8; i++) {
         buf.writeUInt32LE(rng.pick([1, 1, 1, 2, 3, 4, 6, 0x6474e550, 0x6474e551]), pos);
@@ -819,21 +946,19 @@ function exeGen(rng: Rng, _seed: number, _index: number): Gen {
     }
     while (pos < limit) {
       const r = rng.below(100);
-      if (r < 70) {
-        // A function: prologue, body, ret, padding to 16 with int3/nop.
-        pos = emitCode(rng, buf, pos, rng.range(8, 120));
+      if (r < 75) {
+        // A function: blocks from the pool, some fresh code, ret, padding to 16.
+        const n = rng.range(1, 8);
+        for (let i = 0; i < n; i++) {
+          if (rng.chance(75)) pos = put(buf, pos, blocks[rng.below(blocks.length)]!);
+          else pos = emitCode(rng, buf, pos, rng.range(3, 16));
+        }
         buf[pos++] = 0xc3;
         pos = alignPadAbs(buf, pos, base, 16, rng.chance(50) ? 0xcc : 0x90);
-      } else if (r < 82) {
+      } else if (r < 85) {
         // Read-only strings.
         const n = rng.range(4, 40);
-        for (let i = 0; i < n; i++) {
-          const s = rng.chance(30)
-            ? `${rng.pick(C_VERBS)}_${word(rng)}_${rng.pick(C_NAMES)}`
-            : `${capitalize(word(rng))} ${word(rng)} ${word(rng)}: %s (%d)\n`;
-          pos += buf.write(s, pos, "latin1");
-          buf[pos++] = 0;
-        }
+        for (let i = 0; i < n; i++) pos = put(buf, pos, strings[rng.skewed(strings.length)]!);
       } else if (r < 94) {
         // Symbol table: Elf64_Sym (24 bytes) records.
         const n = rng.range(8, 64);
@@ -843,7 +968,7 @@ function exeGen(rng: Rng, _seed: number, _index: number): Gen {
           buf[pos + 4] = rng.pick([0x12, 0x12, 0x11, 0x22, 0x02]);
           buf[pos + 5] = 0;
           buf.writeUInt16LE(rng.pick([12, 13, 14, 24, 25]), pos + 6);
-          addr += rng.range(16, 4096) & ~15;
+          addr = (addr + (rng.range(16, 4096) & ~15)) >>> 0;
           buf.writeUInt32LE(addr, pos + 8);
           buf.writeUInt32LE(0, pos + 12);
           buf.writeUInt32LE(rng.skewed(4096), pos + 16);
@@ -867,15 +992,12 @@ function exeGen(rng: Rng, _seed: number, _index: number): Gen {
   };
 }
 
-function alignPadAbs(buf: Buffer, pos: number, base: number, align: number, byte: number): number {
-  while ((base + pos) % align !== 0) buf[pos++] = byte;
-  return pos;
-}
-
 // --- database-like pages --------------------------------------------------------
 
-function dbGen(rng: Rng, _seed: number, _index: number): Gen {
+function dbGen(rng: Rng): Gen {
   const PAGE = 4096;
+  const texts: Buffer[] = [];
+  for (let i = 0; i < 1024; i++) texts.push(latin1(rng.chance(60) ? `${word(rng)} ${word(rng)}` : rng.pick(NAMES)));
   let pageNo = 0;
   let rowId = 1 + rng.below(100000);
   let ts = 1_650_000_000 + rng.below(50_000_000);
@@ -886,17 +1008,18 @@ function dbGen(rng: Rng, _seed: number, _index: number): Gen {
       const start = pos;
       const end = start + PAGE;
       // Page header.
-      buf.write("VKPG", pos, "latin1");
+      buf[pos] = 0x56; // "VKPG"
+      buf[pos + 1] = 0x4b;
+      buf[pos + 2] = 0x50;
+      buf[pos + 3] = 0x47;
       buf.writeUInt32LE(pageNo++, pos + 4);
       buf.writeUInt16LE(tableId, pos + 8);
-      buf.writeUInt16LE(0, pos + 10); // record count, patched below
-      buf.writeUInt32LE(0, pos + 12);
       pos += 16;
       // Fill 55..95% of the page with records; the rest stays zero.
       const fillTo = start + Math.floor((PAGE * rng.range(55, 95)) / 100);
       let records = 0;
       while (true) {
-        const text = rng.chance(60) ? `${word(rng)} ${word(rng)}` : rng.pick(NAMES);
+        const text = texts[rng.skewed(texts.length)]!;
         const recLen = (24 + nCols * 4 + 8 + 1 + text.length + 7) & ~7;
         if (pos + recLen > fillTo) break;
         buf.writeUInt16LE(recLen, pos);
@@ -917,7 +1040,7 @@ function dbGen(rng: Rng, _seed: number, _index: number): Gen {
         buf.writeUInt32LE(rng.next(), p + 4);
         p += 8;
         buf[p++] = text.length;
-        p += buf.write(text, p, "latin1");
+        p = put(buf, p, text);
         while (p < pos + recLen) buf[p++] = 0;
         pos += recLen;
         records++;
@@ -951,6 +1074,11 @@ const MKE2FS_CONF = `[defaults]
 		features = has_journal,extent,huge_file,flex_bg,metadata_csum,64bit,dir_nlink,extra_isize
 		inode_size = 256
 	}
+	default = {
+		blocksize = 4096
+		inode_size = 256
+		inode_ratio = 16384
+	}
 `;
 
 async function findTool(name: string): Promise<string> {
@@ -971,7 +1099,8 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ std
   return new Promise((resolvePromise, reject) => {
     execFile(cmd, args, { env, maxBuffer: 64 * MiB }, (err, stdout, stderr) => {
       if (err) {
-        reject(new Error(`${cmd} ${args.join(" ")} failed: ${err.message}\n${stderr}`));
+        const how = err.code !== undefined ? `exit code ${err.code}` : err.signal ? `signal ${err.signal}` : err.message;
+        reject(new Error(`${cmd} ${args.join(" ")} failed (${how}): ${stderr.trim()}`));
       } else {
         resolvePromise({ stdout, stderr });
       }
