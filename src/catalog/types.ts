@@ -62,7 +62,4 @@ export interface ChunkScope {
   volume_uuid: string;
 }
 
-/** Timestamps as the API shows them: "2012-09-03T22:00:00Z". */
-export function now(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
+export { isoSeconds as now } from '../util/time.js';

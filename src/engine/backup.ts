@@ -14,6 +14,7 @@
 import { DigestSet, openDevice, outBufferSize } from '../native/index.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { runBounded } from '../util/bounded.js';
+import { isoSeconds } from '../util/time.js';
 import type { RateLimiter } from '../util/rate-limiter.js';
 import { chunkKey, manifestKey } from './keys.js';
 import { ManifestBuilder, serialize, type Manifest, type ManifestBackup, type ManifestVolume } from './manifest.js';
@@ -30,7 +31,8 @@ export interface BackupInput {
   dataRanges: Array<[number, number]> | null;
   /** send each chunk's MD5 so the store can refuse a damaged upload */
   md5: boolean;
-  backup: ManifestBackup;
+  /** the manifest's backup block; completed_at is set when the manifest is built */
+  backup: Omit<ManifestBackup, 'completed_at'>;
   volume: Omit<ManifestVolume, 'size_bytes' | 'size_gb'>;
   readLimiter?: RateLimiter;
   signal?: AbortSignal;
@@ -126,7 +128,7 @@ export async function backupVolume(input: BackupInput): Promise<BackupResult> {
     );
 
     const manifest = builder.finish({
-      backup: input.backup,
+      backup: { ...input.backup, completed_at: isoSeconds() },
       volume: { ...input.volume, size_gb: Math.ceil(size / 2 ** 30) },
       stored: { objects: stats.uploadedChunks + 1, bytes: stats.storedBytes },
     });

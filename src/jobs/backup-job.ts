@@ -41,7 +41,6 @@ export async function runBackupJob(ctx: JobContext, job: JobRow): Promise<void> 
           display_name: backup.display_name,
           display_description: backup.display_description,
           created_at: backup.created_at,
-          completed_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
         },
         volume: { uuid: volume.uuid, id: String(volume.id), display_name: volume.display_name },
         ...(readLimiter ? { readLimiter } : {}),
