@@ -26,7 +26,9 @@ const bad = (code: string, message: string): ApiError => new ApiError(`VOLBACKD_
 
 export const errors = {
   // 400, with the spec's messages
-  badBody: (detail?: string) => bad('BAD_BODY', detail ? `Incorrect request body format. ${detail}` : 'Incorrect request body format.'),
+  // The spec's exact words for every body that is not a well-formed request
+  // (not JSON, not an object, no top-level key, too large); the log says which.
+  badBody: () => bad('BAD_BODY', 'Incorrect request body format.'),
   invalidInput: (detail: string) => bad('INVALID_INPUT', `Invalid input received: ${detail}`),
   volumeNotAvailableForBackup: () => bad('VOLUME_NOT_AVAILABLE', 'Invalid volume: Volume to be backed up must be available'),
   volumeNotAvailableForRestore: () => bad('VOLUME_NOT_AVAILABLE', 'Invalid volume: Volume to be restored to must be available'),

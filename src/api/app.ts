@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { adminPlugin } from './admin.js';
 import { installAuth } from './auth-plugin.js';
 import { backupsPlugin } from './backups.js';
-import { BODY_LIMIT, installErrorHandling } from './errors-plugin.js';
+import { BODY_LIMIT, clientErrorHandler, installErrorHandling } from './errors-plugin.js';
 import type { Services } from './services.js';
 import { volumesPlugin } from './volumes.js';
 
@@ -23,6 +23,7 @@ export async function buildApp(svc: Services, opts: AppOptions): Promise<Fastify
     bodyLimit: BODY_LIMIT,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, verbose: true } },
     return503OnClosing: true,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('svc', svc);

@@ -24,7 +24,9 @@ export function tenantOf(req: FastifyRequest): string {
   return (req.params as { tenant_id: string }).tenant_id;
 }
 
-/** Path ids are integers; anything else names nothing (404, like an absent id). */
+/** Ids are positive safe integers; anything else names nothing (404, like an absent id). */
 export function parseId(raw: string): number | null {
-  return /^[1-9][0-9]{0,15}$/.test(raw) ? Number(raw) : null;
+  if (!/^[1-9][0-9]{0,15}$/.test(raw)) return null;
+  const n = Number(raw);
+  return Number.isSafeInteger(n) ? n : null;
 }

@@ -2,6 +2,7 @@
 // {"badRequest": {"message": ..., "code": 400}}, {"itemNotFound": ...},
 // {"cloudServersFault": ...}. Also: bodies are JSON whatever their Content-Type
 // (the spec's own curl examples send -d without one), within a size limit.
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, errors } from '../errors.js';
 
@@ -31,7 +32,7 @@ function toApiError(err: FastifyError & { validation?: AjvError[] }): ApiError |
   if (err.validation) return validationError(err.validation);
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return errors.badBody(`The body is larger than ${BODY_LIMIT} bytes.`);
+      return errors.badBody();
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
@@ -48,6 +49,21 @@ export function sendError(reply: FastifyReply, e: ApiError): FastifyReply {
   return reply.code(e.status).type('application/json; charset=utf-8').send(JSON.stringify(e.body()));
 }
 
+/**
+ * Requests node's HTTP parser refuses (bad framing, bad header bytes, an unknown
+ * method) never reach fastify: answer them here, in the spec's shape, and close.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify(errors.badBody().body());
+  socket.end(
+    `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req: FastifyRequest, body: string | Buffer, done) => {
@@ -56,7 +72,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     try {
       done(null, JSON.parse(text));
     } catch {
-      done(errors.badBody('The body is not valid JSON.'), undefined);
+      done(errors.badBody(), undefined);
     }
   });
 

@@ -7,16 +7,20 @@ export const NAME_MAX = 255;
 export const DESCRIPTION_MAX = 255;
 export const CONTAINER_MAX_BYTES = 256;
 
+// Strings of any length of digits are accepted: an id too large to exist is
+// simply not found (404 naming it as given), like any other absent id.
 const Id = (name: string) =>
-  Type.Union([Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), Type.String({ pattern: '^[1-9][0-9]{0,15}$' })], {
+  Type.Union([Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), Type.String({ pattern: '^[1-9][0-9]{0,63}$' })], {
     description: `${name} must be a positive integer or a string of one`,
   });
 
 const Text = (name: string, max: number) =>
   Type.Union([Type.String({ maxLength: max }), Type.Null()], { description: `${name} must be a string of at most ${max} characters, or null` });
 
-const Container = Type.Union([Type.String({ minLength: 1, maxLength: CONTAINER_MAX_BYTES, pattern: '^[^/]+$' }), Type.Null()], {
-  description: `container must be 1 to ${CONTAINER_MAX_BYTES} bytes without "/", or null for the default`,
+// Swift's rules (1-256 bytes of UTF-8, no "/", no NUL), and not "." or "..",
+// which no URL or file system can name.
+const Container = Type.Union([Type.String({ minLength: 1, maxLength: CONTAINER_MAX_BYTES, pattern: '^(?!\\.{1,2}$)[^/\\u0000]+$' }), Type.Null()], {
+  description: `container must be 1 to ${CONTAINER_MAX_BYTES} bytes without "/" or NUL, not "." or "..", or null for the default`,
 });
 
 const Size = Type.Union([Type.Integer({ minimum: 1, maximum: 1 << 20 }), Type.String({ pattern: '^[1-9][0-9]{0,6}$' })], {

@@ -3,7 +3,8 @@
 // <container>/<name> is the file <root>/AUTH_<tenant>/<container>/<name>, and the
 // '/' in names become subdirectories (so, unlike Swift, an object "a" and an
 // object "a/b" cannot both exist: that put is refused with EISDIR/ENOTDIR; and
-// a name segment longer than the file system's NAME_MAX fails with ENAMETOOLONG).
+// an object name segment longer than the file system's NAME_MAX fails with
+// ENAMETOOLONG; container names of Swift's full 256 bytes are mapped, see #cdir).
 //
 // Writes are atomic and durable: temp file next to the target, write, check the
 // size, fsync, close, rename over the target, fsync the directory; the temp is
@@ -65,7 +66,7 @@ class FsStore implements ObjectStore {
     this.#checkContainer(where, container);
     try {
       opts.signal?.throwIfAborted();
-      await mkdirs(join(this.#dir, container));
+      await mkdirs(this.#cdir(container));
     } catch (err) {
       throw fsError(where, err, false);
     }
@@ -83,7 +84,7 @@ class FsStore implements ObjectStore {
         throw new StoreError(`${where}: body MD5 ${actual} does not match the expected ${opts.md5}`, { retryable: false, status: 422, code: 'EBADMSG' });
       }
     }
-    const cdir = join(this.#dir, container);
+    const cdir = this.#cdir(container);
     const target = join(cdir, name);
     const dir = dirname(target);
     const temp = join(dir, tempName(basename(target)));
@@ -120,7 +121,7 @@ class FsStore implements ObjectStore {
     this.#checkObject(where, container, name);
     try {
       // fs.promises reads on the thread pool; one segment, never concatenated again.
-      return [await readFile(join(this.#dir, container, name), opts.signal ? { signal: opts.signal } : {})];
+      return [await readFile(join(this.#cdir(container), name), opts.signal ? { signal: opts.signal } : {})];
     } catch (err) {
       throw fsError(where, err, true);
     }
@@ -131,7 +132,7 @@ class FsStore implements ObjectStore {
     this.#checkObject(where, container, name);
     try {
       opts.signal?.throwIfAborted();
-      const st = await stat(join(this.#dir, container, name));
+      const st = await stat(join(this.#cdir(container), name));
       return st.isFile() ? { name, bytes: st.size, lastModified: st.mtime } : null;
     } catch (err) {
       if (ABSENT.has(errno(err) ?? '')) return null;
@@ -142,7 +143,7 @@ class FsStore implements ObjectStore {
   async delete(container: string, name: string, opts: GetOptions = {}): Promise<boolean> {
     const where = this.#where('delete', container, name);
     this.#checkObject(where, container, name);
-    const cdir = join(this.#dir, container);
+    const cdir = this.#cdir(container);
     let dir = dirname(join(cdir, name));
     try {
       opts.signal?.throwIfAborted();
@@ -177,7 +178,7 @@ class FsStore implements ObjectStore {
     // A prefix whose directory part no valid name has matches nothing (and must not walk outside).
     if (badText(prefix) || (dirPart && dirPart.slice(0, -1).split('/').some((s) => badSegment(s)))) return;
     try {
-      yield* this.#walk(join(this.#dir, container, dirPart), dirPart, prefix.slice(cut), opts.signal);
+      yield* this.#walk(join(this.#cdir(container), dirPart), dirPart, prefix.slice(cut), opts.signal);
     } catch (err) {
       throw fsError(where, err, false);
     }
@@ -218,6 +219,21 @@ class FsStore implements ObjectStore {
       for (const info of page) if (info) yield info;
       i = end;
     }
+  }
+
+  /**
+   * The container's directory. Swift allows 256-byte container names, file systems
+   * 255-byte file names: a name longer than 255 bytes maps to its first 200 bytes,
+   * "~" and 32 hex digits of its SHA-256 (so distinct names stay distinct).
+   */
+  #cdir(container: string): string {
+    if (Buffer.byteLength(container) <= 255) return join(this.#dir, container);
+    let head = '';
+    for (const ch of container) {
+      if (Buffer.byteLength(head + ch) > 200) break;
+      head += ch;
+    }
+    return join(this.#dir, `${head}~${createHash('sha256').update(container).digest('hex').slice(0, 32)}`);
   }
 
   #where(op: string, container: string, name: string): string {
