@@ -113,13 +113,16 @@ function checkValue(key: string, spec: KeySpec, v: unknown): string | number {
       if (n < spec.min! || n > spec.max!) throw new ConfigError(`config: ${key} must be between ${spec.min} and ${spec.max}`);
       return n;
     }
+    default:
+      throw new ConfigError(`config: unknown key ${key}`);
   }
 }
 
 function validate(raw: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) {
-    const spec = SCHEMA[key];
+    // Own keys only: "constructor" or "toString" must not find Object.prototype's.
+    const spec = Object.hasOwn(SCHEMA, key) ? SCHEMA[key] : undefined;
     if (!spec) throw new ConfigError(`config: unknown key ${key}`);
     if (typeof (spec as KeySpec).kind === 'string') {
       out[key] = checkValue(key, spec as KeySpec, value);
@@ -128,7 +131,7 @@ function validate(raw: Record<string, unknown>): Record<string, unknown> {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`config: ${key} must be a table ([${key}])`);
     const table: Record<string, unknown> = {};
     for (const [sub, v] of Object.entries(value)) {
-      const s = (spec as Record<string, KeySpec>)[sub];
+      const s = Object.hasOwn(spec, sub) ? (spec as Record<string, KeySpec>)[sub] : undefined;
       if (!s) throw new ConfigError(`config: unknown key ${key}.${sub}`);
       table[sub] = checkValue(`${key}.${sub}`, s, v);
     }
@@ -196,7 +199,7 @@ export function loadConfig(o: ConfigOverrides = {}, cwd = process.cwd()): Config
       project: (store.project as string | undefined) ?? '',
       project_domain: (store.project_domain as string | undefined) ?? 'Default',
       concurrency: (store.concurrency as number | undefined) ?? 16,
-      retry_attempts: (store.retry_attempts as number | undefined) ?? 8,
+      retry_attempts: (store.retry_attempts as number | undefined) ?? 10,
       retry_max_seconds: (store.retry_max_seconds as number | undefined) ?? 120,
       timeout_seconds: (store.timeout_seconds as number | undefined) ?? 60,
     },

@@ -12,8 +12,10 @@ import type { Config } from './config.js';
 import { KeyedMutex } from './jobs/keyed-mutex.js';
 import type { JobContext } from './jobs/context.js';
 import { JobRunner } from './jobs/runner.js';
-import { collectLeftovers, settleAtStart } from './jobs/startup.js';
+import { collectLeftovers, settleAtStart, settleLater } from './jobs/startup.js';
 import { FsStoreProvider } from './store/fs.js';
+import { SwiftStoreProvider } from './store/swift.js';
+import { SwiftTokenAuth } from './auth/swift-tokens.js';
 import type { StoreProvider } from './store/object-store.js';
 import { RetryStoreProvider } from './store/retry.js';
 import { describeError, type Log } from './util/log.js';
@@ -34,9 +36,7 @@ export interface DaemonOptions {
   onTokensGenerated?: (tokens: Record<string, { tenant: string; admin: boolean }>, path: string) => void;
 }
 
-function buildStores(cfg: Config, log: Log): StoreProvider {
-  if (cfg.store.type !== 'fs') throw new Error(`store.type = "${cfg.store.type}" is not available in this build`);
-  const inner = new FsStoreProvider({ root: cfg.store.path });
+function buildStores(cfg: Config, inner: StoreProvider, log: Log): StoreProvider {
   return new RetryStoreProvider(inner, {
     attempts: cfg.store.retry_attempts,
     maxElapsedMs: cfg.store.retry_max_seconds * 1000,
@@ -44,17 +44,22 @@ function buildStores(cfg: Config, log: Log): StoreProvider {
   });
 }
 
-function buildAuth(cfg: Config, opts: DaemonOptions): AuthProvider {
+// Static: the tokens file is the whole truth. Swift: the tenant's own account
+// judges a token; the tokens file still holds operators' admin tokens.
+function buildAuth(cfg: Config, swift: SwiftStoreProvider | null, opts: DaemonOptions): AuthProvider {
   const generated = ensureTokensFile(cfg.auth.tokens_file);
   if (generated) opts.onTokensGenerated?.(generated, cfg.auth.tokens_file);
-  return StaticTokenAuth.fromFile(cfg.auth.tokens_file);
+  const tokens = StaticTokenAuth.fromFile(cfg.auth.tokens_file);
+  if (cfg.auth.provider === 'static') return tokens;
+  return SwiftTokenAuth.fromConfig(cfg, { admins: tokens, ...(swift ? { dispatcher: swift.dispatcher } : {}) });
 }
 
 export async function startDaemon(cfg: Config, opts: DaemonOptions = {}): Promise<Daemon> {
   const log = pino({ level: cfg.log_level, base: { pid: process.pid } }, opts.logStream ?? process.stdout);
   mkdirSync(cfg.data_dir, { recursive: true, mode: 0o700 });
-  const auth = buildAuth(cfg, opts);
-  const stores = buildStores(cfg, log);
+  const swift = cfg.store.type === 'swift' ? SwiftStoreProvider.fromConfig(cfg.store) : null;
+  const auth = buildAuth(cfg, swift, opts);
+  const stores = buildStores(cfg, swift ?? new FsStoreProvider({ root: cfg.store.path }), log);
   const catalog = Catalog.open(join(cfg.data_dir, 'catalog.sqlite'));
   const volumes = new VolumeManager({ dir: cfg.volumes.dir, loop: cfg.volumes.loop, log });
   await volumes.init();
@@ -64,7 +69,7 @@ export async function startDaemon(cfg: Config, opts: DaemonOptions = {}): Promis
   const tokens = new Map<number, string>();
   const ctx: JobContext = { catalog, volumes, stores, config: cfg, log, locks: new KeyedMutex(), tokens, signal: abort.signal };
   const jobs = new JobRunner(ctx, cfg.jobs.concurrency);
-  await settleAtStart(ctx);
+  const unsettled = await settleAtStart(ctx);
 
   const services: Services = { config: cfg, catalog, volumes, jobs, auth, tokens };
   const app = await buildApp(services, { logger: false, loggerInstance: log });
@@ -73,6 +78,7 @@ export async function startDaemon(cfg: Config, opts: DaemonOptions = {}): Promis
 
   jobs.kick();
   void collectLeftovers(ctx).catch((err) => log.warn({ err: describeError(err) }, 'collecting leftovers failed'));
+  void settleLater(ctx, unsettled).catch((err) => log.warn({ err: describeError(err) }, 'settling interrupted backups failed'));
 
   let closed: Promise<void> | null = null;
   return {
@@ -87,6 +93,7 @@ export async function startDaemon(cfg: Config, opts: DaemonOptions = {}): Promis
         await volumes.close();
         catalog.close();
         await stores.close();
+        await auth.close?.();
         log.info({}, 'volbackd stopped');
         log.flush?.();
       })();

@@ -2,7 +2,7 @@
 // the HTTP status, the body's key and the message — the spec's words where the
 // spec gives them. Handlers throw these; the error plugin renders them.
 
-export type FaultKey = 'badRequest' | 'unauthorized' | 'forbidden' | 'itemNotFound' | 'badMethod' | 'cloudServersFault';
+export type FaultKey = 'badRequest' | 'unauthorized' | 'forbidden' | 'itemNotFound' | 'badMethod' | 'serviceUnavailable' | 'cloudServersFault';
 
 export class ApiError extends Error {
   readonly status: number;
@@ -54,6 +54,10 @@ export const errors = {
   // 405
   methodNotAllowed: (method: string) =>
     new ApiError('VOLBACKD_ERR_METHOD', 405, 'badMethod', `The method ${method} is not allowed for this resource.`),
+
+  // 503: a service we depend on (Swift, checking a token) cannot be reached: not our fault, try again
+  unavailable: () =>
+    new ApiError('VOLBACKD_ERR_UNAVAILABLE', 503, 'serviceUnavailable', 'The object store cannot be reached to check the token, please try again later.'),
 
   // 500: the spec's text; the cause goes to the log, never to the client
   internal: (cause?: unknown) =>

@@ -11,9 +11,13 @@ import { backupCreated, backupDetail, backupSummary } from './views.js';
 export const backupsPlugin: FastifyPluginAsyncTypebox = async (app) => {
   const { catalog, config, volumes, jobs, auth, tokens } = app.svc;
 
-  /** Remembers the caller's token for the job when the store writes with users' tokens. */
-  const queued = (jobId: number, token: string): void => {
-    if (auth.kind === 'swift') tokens.set(jobId, token);
+  /**
+   * Remembers the caller's token for the job when the store writes with users'
+   * own Swift tokens (operators' admin tokens are not Swift tokens: their jobs use
+   * the service credential).
+   */
+  const queued = (jobId: number, principal: { token: string; admin: boolean } | null): void => {
+    if (auth.kind === 'swift' && principal && !principal.admin) tokens.set(jobId, principal.token);
     jobs.kick();
   };
 
@@ -46,7 +50,7 @@ export const backupsPlugin: FastifyPluginAsyncTypebox = async (app) => {
       chunk_size: config.backup.chunk_size_mib * 2 ** 20,
     });
     req.log.info({ backup: backup.id, volume: backup.volume_id, job: job.id }, 'backup creating');
-    queued(job.id, req.principal!.token);
+    queued(job.id, req.principal);
     return { backup: backupCreated(backup) };
   });
 
@@ -55,7 +59,7 @@ export const backupsPlugin: FastifyPluginAsyncTypebox = async (app) => {
     if (id === null) throw errors.backupNotFound(req.params.backup_id);
     const job = catalog.requestBackupDelete(tenantOf(req), id);
     req.log.info({ backup: id, job: job.id }, 'backup deleting');
-    queued(job.id, req.principal!.token);
+    queued(job.id, req.principal);
     return reply.code(202).send();
   });
 
@@ -83,7 +87,7 @@ export const backupsPlugin: FastifyPluginAsyncTypebox = async (app) => {
         : { volume_id: targetId },
     );
     req.log.info({ backup: backup.id, volume: volume.id, job: job.id }, 'backup restoring');
-    queued(job.id, req.principal!.token);
+    queued(job.id, req.principal);
     return { restore: { backup_id: String(backup.id), volume_id: String(volume.id) } };
   });
 };

@@ -4,7 +4,9 @@
 // (the spec's own curl examples send -d without one), within a size limit.
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ForbiddenError } from '../auth/swift-tokens.js';
 import { ApiError, errors } from '../errors.js';
+import { StoreError } from '../store/object-store.js';
 
 export const BODY_LIMIT = 64 * 1024;
 
@@ -29,6 +31,8 @@ function validationError(list: AjvError[]): ApiError {
 
 function toApiError(err: FastifyError & { validation?: AjvError[] }): ApiError | null {
   if (err instanceof ApiError) return err;
+  if (err instanceof ForbiddenError) return errors.forbidden();
+  if (err instanceof StoreError) return errors.unavailable();
   if (err.validation) return validationError(err.validation);
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

@@ -16,4 +16,5 @@ export interface AuthProvider {
    * token against that tenant's account (swift) need it.
    */
   authenticate(token: string, tenantId: string | null): Promise<Principal | null>;
+  close?(): Promise<void>;
 }

@@ -2,7 +2,7 @@
 // {"tenant": "...", "admin": true|false}. With no file, start-up generates one
 // (mode 0600) holding an admin token and a token for tenant "demo", printed once.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, openSync, readFileSync, writeSync, fsyncSync, closeSync, renameSync, existsSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, writeSync, fsyncSync, closeSync, renameSync, existsSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../config.js';
 import type { AuthProvider, Principal } from './provider.js';
@@ -18,8 +18,9 @@ export function parseTokens(text: string, path: string): Map<string, TokenEntry>
   let doc: unknown;
   try {
     doc = JSON.parse(text);
-  } catch (cause) {
-    throw new ConfigError(`config: auth.tokens_file ${path} is not valid JSON: ${(cause as Error).message}`, { cause });
+  } catch {
+    // Not the parser's message: V8 quotes the input around the error, which may be a token.
+    throw new ConfigError(`config: auth.tokens_file ${path} is not valid JSON`);
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ConfigError(`config: auth.tokens_file ${path} must hold a JSON object of token -> {tenant, admin}`);
   const out = new Map<string, TokenEntry>();
@@ -47,15 +48,22 @@ export function ensureTokensFile(path: string): Record<string, TokenEntry> | nul
     [randomBytes(24).toString('hex')]: { tenant: 'demo', admin: false },
   };
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.tmp-${process.pid}`;
+  const tmp = `${path}.tmp-${randomBytes(8).toString('hex')}`;
   const fd = openSync(tmp, 'wx', 0o600);
   try {
     writeSync(fd, JSON.stringify(tokens, null, 2) + '\n');
     fsyncSync(fd);
-  } finally {
     closeSync(fd);
+    renameSync(tmp, path);
+  } catch (err) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+    rmSync(tmp, { force: true });
+    throw err;
   }
-  renameSync(tmp, path);
   return tokens;
 }
 

@@ -7,14 +7,23 @@ export type Db = Database.Database;
 
 export function openDb(path: string): Db {
   const db = new Database(path);
-  // WAL: readers never block the writer. synchronous=FULL: a transaction that
-  // returned is on disk, so a status the API has shown survives a power cut.
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 5000');
-  db.pragma('foreign_keys = ON');
-  migrate(db);
-  return db;
+  try {
+    // Refuse a newer catalog before changing anything in it (journal mode included).
+    if (schemaVersion(db) > MIGRATIONS.length) {
+      throw new Error(`catalog schema version ${schemaVersion(db)} is newer than this volbackd (${MIGRATIONS.length}): refusing to touch it`);
+    }
+    // WAL: readers never block the writer. synchronous=FULL: a transaction that
+    // returned is on disk, so a status the API has shown survives a power cut.
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
 }
 
 export function schemaVersion(db: Db): number {
@@ -23,9 +32,6 @@ export function schemaVersion(db: Db): number {
 
 function migrate(db: Db): void {
   const current = schemaVersion(db);
-  if (current > MIGRATIONS.length) {
-    throw new Error(`catalog schema version ${current} is newer than this volbackd (${MIGRATIONS.length}): refusing to touch it`);
-  }
   for (let v = current; v < MIGRATIONS.length; v++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[v]!);

@@ -43,7 +43,7 @@ async function keepForeign(s: Scope, ignoreBackup: string | null, keep: Set<stri
     if (uuid === null || uuid === ignoreBackup || s.liveBackups.has(uuid)) continue;
     let body: Buffer[];
     try {
-      body = await s.store.get(s.container, obj.name);
+      body = await s.store.get(s.container, obj.name, s.signal ? { signal: s.signal } : {});
     } catch (err) {
       if (isNotFound(err)) continue; // deleted meanwhile
       throw err;
@@ -58,10 +58,18 @@ async function keepForeign(s: Scope, ignoreBackup: string | null, keep: Set<stri
   return n;
 }
 
-async function deleteAll(s: Scope, names: string[]): Promise<void> {
-  await runBounded(names.length, s.concurrency, async (i, signal) => {
-    await s.store.delete(s.container, names[i]!, { signal });
-  }, s.signal);
+/** Deletes the objects; returns how many existed (a repeated run deletes none). */
+async function deleteAll(s: Scope, names: string[]): Promise<number> {
+  let deleted = 0;
+  await runBounded(
+    names.length,
+    s.concurrency,
+    async (i, signal) => {
+      if (await s.store.delete(s.container, names[i]!, { signal })) deleted++;
+    },
+    s.signal,
+  );
+  return deleted;
 }
 
 /**
@@ -76,8 +84,8 @@ export async function collectChunks(s: Scope, candidates: Iterable<string>, mani
   if (manifestOf !== null) await s.store.delete(s.container, manifestKey(s.volumeUuid, manifestOf), s.signal ? { signal: s.signal } : {});
   const all = [...candidates];
   const doomed = all.filter((d) => !keep.has(d));
-  await deleteAll(s, doomed.map((d) => chunkKey(s.volumeUuid, d)));
-  return { deleted: doomed.length, kept: all.length - doomed.length, foreignManifests: foreign };
+  const deleted = await deleteAll(s, doomed.map((d) => chunkKey(s.volumeUuid, d)));
+  return { deleted, kept: all.length - doomed.length, foreignManifests: foreign };
 }
 
 export async function sweepScope(s: Scope): Promise<CollectStats> {
@@ -91,6 +99,5 @@ export async function sweepScope(s: Scope): Promise<CollectStats> {
     if (keep.has(d)) kept++;
     else doomed.push(obj.name);
   }
-  await deleteAll(s, doomed);
-  return { deleted: doomed.length, kept, foreignManifests: foreign };
+  return { deleted: await deleteAll(s, doomed), kept, foreignManifests: foreign };
 }

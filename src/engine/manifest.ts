@@ -4,7 +4,7 @@
 //
 //   {"format":"volbackd-manifest","version":1,
 //    "backup":{"uuid","id","tenant_id","container","display_name","display_description","created_at","completed_at"},
-//    "volume":{"uuid","id","display_name","size_bytes","size_gb"},
+//    "volume":{"uuid","id","display_name","size_gb","size_bytes"},
 //    "chunk_size":4194304,"hash":"xxh3-128","compression":"lz4-frame",
 //    "chunk_count":N,"chunks":["<32 hex>" | null, ...],        null = all-zero chunk, not stored
 //    "stored":{"objects":n,"bytes":b},
@@ -90,11 +90,23 @@ export class ManifestBuilder {
   finish(meta: { backup: ManifestBackup; volume: Omit<ManifestVolume, 'size_bytes'>; stored: Manifest['stored'] }): Manifest {
     const missing = this.#chunks.findIndex((c) => c === undefined);
     if (missing >= 0) throw new ManifestError(`chunk ${missing} has no entry`);
+    const b = meta.backup;
+    const v = meta.volume;
+    // Members in the documented order, whatever order the caller's objects had.
     return {
       format: FORMAT,
       version: VERSION,
-      backup: meta.backup,
-      volume: { ...meta.volume, size_bytes: this.sizeBytes },
+      backup: {
+        uuid: b.uuid,
+        id: b.id,
+        tenant_id: b.tenant_id,
+        container: b.container,
+        display_name: b.display_name,
+        display_description: b.display_description,
+        created_at: b.created_at,
+        completed_at: b.completed_at,
+      },
+      volume: { uuid: v.uuid, id: v.id, display_name: v.display_name, size_gb: v.size_gb, size_bytes: this.sizeBytes },
       chunk_size: this.chunkSize,
       hash: HASH,
       compression: COMPRESSION,

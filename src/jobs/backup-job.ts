@@ -6,7 +6,8 @@
 // start-up collects; a crash after it is rolled forward at start-up.
 import type { JobRow } from '../catalog/types.js';
 import { backupVolume } from '../engine/backup.js';
-import { collectChunks } from '../engine/collect.js';
+import { collectChunks, sweepScope } from '../engine/collect.js';
+import type { ObjectStore } from '../store/object-store.js';
 import { describeError } from '../util/log.js';
 import { limiterFor } from '../util/rate-limiter.js';
 import { liveOf, scopeKey, scopeOf, storeFor, type JobContext } from './context.js';
@@ -15,15 +16,17 @@ export async function runBackupJob(ctx: JobContext, job: JobRow): Promise<void> 
   const backup = ctx.catalog.backups.byId(job.backup_id!);
   if (!backup || backup.status !== 'creating') return; // settled meanwhile
   const volume = ctx.catalog.volumes.byId(backup.volume_id)!;
-  const store = storeFor(ctx, backup.tenant_id, job);
   const scope = scopeOf(backup);
   const log = ctx.log.child({ job: job.id, backup: backup.id, volume: volume.id });
-
   const readLimiter = limiterFor(ctx.config.limits.max_read_mbps);
+
   await ctx.locks.run(scopeKey(scope), async () => {
     const uploaded = new Set<string>();
+    let store: ObjectStore | null = null;
     try {
+      store = storeFor(ctx, backup.tenant_id, job);
       await store.ensureContainer(backup.container, { signal: ctx.signal });
+      await sweepEarlierLeftovers(ctx, store, backup.id);
       const result = await backupVolume({
         store,
         container: backup.container,
@@ -56,21 +59,40 @@ export async function runBackupJob(ctx: JobContext, job: JobRow): Promise<void> 
       if (ctx.signal.aborted) throw err;
       const reason = describeError(err);
       log.warn({ err: reason }, 'backup failed');
-      let gcPending = false;
-      try {
-        // Take back what this run stored (never a chunk another backup references).
-        const { live, liveBackups } = liveOf(ctx, scope);
-        await collectChunks(
-          { store, container: backup.container, volumeUuid: backup.volume_uuid, live, liveBackups, concurrency: 8 },
-          uploaded,
-          backup.uuid, // its manifest, if the put got that far, goes first
-        );
-      } catch (cleanup) {
-        gcPending = true; // start-up (or the backup's deletion) sweeps the scope later
-        log.warn({ err: describeError(cleanup) }, 'cleanup of the failed backup postponed');
+      let gcPending = store === null;
+      if (store) {
+        try {
+          // Take back what this run stored (never a chunk another backup references).
+          const { live, liveBackups } = liveOf(ctx, scope);
+          await collectChunks(
+            { store, container: backup.container, volumeUuid: backup.volume_uuid, live, liveBackups, concurrency: 8 },
+            uploaded,
+            backup.uuid, // its manifest, if the put got that far, goes first
+          );
+        } catch (cleanup) {
+          gcPending = true; // the next backup of the scope, or start-up, sweeps it
+          log.warn({ err: describeError(cleanup) }, 'cleanup of the failed backup postponed');
+        }
       }
       ctx.catalog.failBackup(backup.id, reason, gcPending);
       throw err;
     }
   });
+}
+
+/**
+ * Earlier failed backups of this scope whose chunks could not be collected then
+ * (the store was down, a user's token had expired) are swept now, with this job's
+ * working credentials, before the new backup reads its known set.
+ */
+async function sweepEarlierLeftovers(ctx: JobContext, store: ObjectStore, currentId: number): Promise<void> {
+  const current = ctx.catalog.backups.byId(currentId)!;
+  const pending = ctx.catalog.backups
+    .gcPending()
+    .filter((b) => b.id !== currentId && b.tenant_id === current.tenant_id && b.container === current.container && b.volume_uuid === current.volume_uuid);
+  if (pending.length === 0) return;
+  const { live, liveBackups } = liveOf(ctx, scopeOf(current));
+  const stats = await sweepScope({ store, container: current.container, volumeUuid: current.volume_uuid, live, liveBackups, concurrency: 8, signal: ctx.signal });
+  for (const b of pending) ctx.catalog.gcDone(b.id);
+  ctx.log.info({ backup: currentId, swept: pending.map((b) => b.id), ...stats }, 'chunks of earlier failed backups collected');
 }

@@ -9,11 +9,11 @@ import { liveOf, scopeKey, scopeOf, storeFor, type JobContext } from './context.
 export async function runDeleteBackupJob(ctx: JobContext, job: JobRow): Promise<void> {
   const backup = ctx.catalog.backups.byId(job.backup_id!);
   if (!backup || backup.status !== 'deleting') return;
-  const store = storeFor(ctx, backup.tenant_id, job);
   const scope = scopeOf(backup);
   const log = ctx.log.child({ job: job.id, backup: backup.id });
   await ctx.locks.run(scopeKey(scope), async () => {
     try {
+      const store = storeFor(ctx, backup.tenant_id, job);
       const { live, liveBackups } = liveOf(ctx, scope);
       const s = { store, container: backup.container, volumeUuid: backup.volume_uuid, live, liveBackups, concurrency: 8, signal: ctx.signal };
       const stats = await collectChunks(s, ctx.catalog.backups.digestsOf(backup.id), backup.uuid);

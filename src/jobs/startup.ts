@@ -4,35 +4,67 @@
 //                        crash came after the commit point), else error with a
 //                        fail_reason and its chunks collected
 //   deleting backup, creating or deleting volume -> queued again
+// A creating backup whose manifest cannot be looked for (the store is down) is
+// not guessed at: it stays creating and is settled in the background once the
+// store answers — marking a committed backup error would be a lie.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BackupRow } from '../catalog/types.js';
-import { parse } from '../engine/manifest.js';
-import { manifestKey } from '../engine/keys.js';
 import { sweepScope } from '../engine/collect.js';
+import { manifestKey } from '../engine/keys.js';
+import { ManifestError, parse } from '../engine/manifest.js';
+import { isNotFound } from '../store/object-store.js';
 import { describeError } from '../util/log.js';
 import { liveOf, scopeKey, scopeOf, storeFor, type JobContext } from './context.js';
 
 const REASON = 'interrupted by a restart of volbackd';
 
-async function rollForwardOrFail(ctx: JobContext, b: BackupRow): Promise<void> {
-  const store = storeFor(ctx, b.tenant_id);
+/** True when settled; false when the store could not be asked. */
+async function rollForwardOrFail(ctx: JobContext, b: BackupRow): Promise<boolean> {
+  let body: Buffer[] | null;
   try {
-    const body = await store.get(b.container, manifestKey(b.volume_uuid, b.uuid));
+    body = await storeFor(ctx, b.tenant_id).get(b.container, manifestKey(b.volume_uuid, b.uuid), { signal: ctx.signal });
+  } catch (err) {
+    if (!isNotFound(err)) {
+      ctx.log.warn({ backup: b.id, err: describeError(err) }, 'cannot look for the manifest of an interrupted backup yet');
+      return false;
+    }
+    body = null;
+  }
+  try {
+    if (body === null) throw new ManifestError('is not stored');
     const m = await parse(body);
     const digests = new Set(m.chunks.filter((c): c is string => c !== null));
     ctx.catalog.commitBackup(b.id, { digests, object_count: m.stored.objects, stored_bytes: m.stored.bytes });
     ctx.log.info({ backup: b.id }, 'backup was committed before the restart: available');
-  } catch {
+  } catch (err) {
+    if (!(err instanceof ManifestError)) throw err;
     // No sound manifest: the backup never reached its commit point.
     ctx.catalog.failBackup(b.id, `backup ${REASON}`, true);
-    ctx.log.warn({ backup: b.id }, 'unfinished backup settled to error');
+    ctx.log.warn({ backup: b.id, manifest: err.message }, 'unfinished backup settled to error');
   }
+  return true;
 }
 
-/** Settles the catalog; runs before the API listens. */
-export async function settleAtStart(ctx: JobContext): Promise<void> {
+/** Settles the catalog before the API listens; returns backups left to settle later. */
+export async function settleAtStart(ctx: JobContext): Promise<BackupRow[]> {
   const { creating, requeued } = ctx.catalog.settleInterrupted(REASON);
   for (const job of requeued) ctx.log.info({ job: job.id, kind: job.kind }, 'interrupted job queued again');
-  for (const b of creating) await rollForwardOrFail(ctx, b);
+  const later: BackupRow[] = [];
+  for (const b of creating) if (!(await rollForwardOrFail(ctx, b))) later.push(b);
+  return later;
+}
+
+/** Keeps trying to settle backups whose store was down at start. */
+export async function settleLater(ctx: JobContext, backups: BackupRow[], intervalMs = 30_000): Promise<void> {
+  let left = backups;
+  while (left.length > 0 && !ctx.signal.aborted) {
+    await sleep(intervalMs, undefined, { signal: ctx.signal }).catch(() => undefined);
+    if (ctx.signal.aborted) return;
+    const next: BackupRow[] = [];
+    for (const b of left) if (!(await rollForwardOrFail(ctx, b))) next.push(b);
+    left = next;
+  }
+  if (backups.length > 0) await collectLeftovers(ctx);
 }
 
 /** Collects chunks unfinished backups left on the store; runs in the background. */
@@ -59,3 +91,4 @@ export async function collectLeftovers(ctx: JobContext): Promise<void> {
     }
   }
 }
+

@@ -1,8 +1,8 @@
 // One job: retry any ObjectStore's calls on transient failures (restic's
 // RetryBackend), so stores only classify errors and never loop themselves.
 //
-// Policy: exponential backoff with full jitter — before retry k (k = 1, 2, …) wait
-// random(0, min(maxDelayMs, baseDelayMs·2^(k−1))) — bounded by `attempts` calls
+// Policy: exponential backoff with equal jitter — before retry k (k = 1, 2, …)
+// wait s/2 + random(0, s/2), s = min(maxDelayMs, baseDelayMs·2^(k−1)) — bounded by `attempts` calls
 // and by `maxElapsedMs` (no wait that would end past it starts). Only errors
 // isRetryable() accepts are retried. A not-found always passes through unchanged,
 // and so does a permanent error on the first attempt. Otherwise, on giving up, the
@@ -183,7 +183,11 @@ class Tries {
     if (isNotFound(err)) throw err;
     if (!isRetryable(err)) throw this.#attempt === 1 ? err : this.#giveUp(err);
     if (this.#attempt >= p.attempts) throw this.#giveUp(err);
-    const delayMs = Math.floor(p.random() * Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** (this.#attempt - 1)));
+    // "Equal jitter": half the exponential step is fixed, half random. Full jitter
+    // can spend all attempts within a second by bad luck; a proxy restart takes
+    // several, so the retry window must have a floor.
+    const step = Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** (this.#attempt - 1));
+    const delayMs = Math.floor(step / 2 + p.random() * (step / 2));
     if (p.now() - this.#start + delayMs > p.maxElapsedMs) throw this.#giveUp(err);
     p.onRetry?.({ op: this.op, container: this.container, name: this.name, attempt: this.#attempt, delayMs, error: err });
     await untilAborted(p.sleep(delayMs, this.signal), this.signal);

@@ -259,6 +259,8 @@ export async function send(
       signal: opts.signal ?? null,
       headersTimeout: opts.timeoutMs ?? null,
       bodyTimeout: opts.timeoutMs ?? null,
+      // keep the connection after a HEAD (undici closes it by default; Swift sends no HEAD body)
+      ...(req.method === 'HEAD' ? { reset: false } : {}),
     });
   } catch (err) {
     throw networkError(where, err, opts.signal);

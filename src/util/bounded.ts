@@ -9,6 +9,9 @@ export async function runBounded(
   fn: (i: number, signal: AbortSignal) => Promise<void>,
   outer?: AbortSignal,
 ): Promise<void> {
+  if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`count must be a non-negative integer, got ${count}`);
+  // A limit below 1 (or not a number) still makes progress, one at a time.
+  const width = Number.isFinite(limit) && limit >= 1 ? Math.floor(limit) : 1;
   const ctl = new AbortController();
   const onOuter = (): void => ctl.abort(outer!.reason);
   if (outer?.aborted) throw outer.reason;
@@ -33,7 +36,7 @@ export async function runBounded(
   };
 
   try {
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, count)) }, worker));
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(width, count)) }, worker));
   } finally {
     outer?.removeEventListener('abort', onOuter);
   }

@@ -19,9 +19,12 @@ export const silentLog: Log = {
 /** An error's message with its causes, for fail_reason and logs. */
 export function describeError(err: unknown): string {
   const parts: string[] = [];
-  for (let e: unknown = err; e !== undefined && e !== null && parts.length < 4; e = (e as { cause?: unknown }).cause) {
+  const seen = new Set<unknown>();
+  // At most 8 links, each error once: a cause chain may be a cycle.
+  for (let e: unknown = err; e !== undefined && e !== null && !seen.has(e) && seen.size < 8; e = (e as { cause?: unknown }).cause) {
+    seen.add(e);
     const msg = e instanceof Error ? e.message : String(e);
-    if (!parts.some((p) => p.includes(msg))) parts.push(msg);
+    if (parts.length < 4 && !parts.some((p) => p.includes(msg))) parts.push(msg);
     if (!(e instanceof Error)) break;
   }
   return parts.join(': ') || 'unknown error';

@@ -23,6 +23,7 @@ export class RateLimiter {
 
   async #wait(bytes: number, signal?: AbortSignal): Promise<void> {
     for (;;) {
+      signal?.throwIfAborted();
       const t = performance.now();
       this.#available = Math.min(this.#bytesPerSecond, this.#available + ((t - this.#last) / 1000) * this.#bytesPerSecond);
       this.#last = t;

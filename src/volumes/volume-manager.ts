@@ -143,7 +143,12 @@ export function backingFileOf(device: string): string | null {
     if (!st.isBlockDevice() || !m) return null;
     const sys = `/sys/block/loop${m[1]}/loop`;
     if (readFileSync(`${sys}/offset`, 'utf8').trim() !== '0') return null;
-    return readFileSync(`${sys}/backing_file`, 'utf8').trim().replace(/ \(deleted\)$/, '') || null;
+    const backing = readFileSync(`${sys}/backing_file`, 'utf8').trim();
+    // The kernel prints the open file's current path (d_path), so it follows
+    // renames; a deleted file is marked, and whatever now has its old name is
+    // another file whose holes say nothing about the device.
+    if (backing === '' || backing.endsWith(' (deleted)')) return null;
+    return backing;
   } catch {
     return null;
   }

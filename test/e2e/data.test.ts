@@ -5,10 +5,8 @@
 // on the store fails the restore with error_restoring and a fail_reason.
 // (Hashing 1 GiB takes ~2 s here, so the device is hashed only where it counts.)
 import t from 'tap';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { loopUnavailable } from '../helpers/loop.js';
-import { badRequest, daemon, deviceOf, exact, hashDevice, MSG, notFoundBackup, waitGone, writeAt } from './fixtures/lib.js';
+import { badRequest, corruptObject, daemon, deviceOf, exact, hashDevice, MSG, notFoundBackup, volumeObjects, waitGone, writeAt } from './fixtures/lib.js';
 
 const MiB = 1 << 20;
 const skip = loopUnavailable();
@@ -17,14 +15,8 @@ t.test('backup and restore keep the bytes', { skip: skip ?? false }, async (t) =
   const env = await daemon(t);
   const { t1 } = env;
   const container = 'data-e2e';
-  const chunksDir = (): string => {
-    const root = join(env.d.dataDir, 'objects', 'AUTH_t1', container, 'volbackd');
-    const uuids = readdirSync(root);
-    if (uuids.length !== 1) throw new Error(`expected one volume under ${root}, found ${uuids.join(', ')}`);
-    return join(root, uuids[0]!, 'chunks');
-  };
-  const chunkFiles = (): string[] => readdirSync(chunksDir()).sort();
-  const manifests = (): string[] => readdirSync(join(chunksDir(), '..', 'backups')).sort();
+  const chunkFiles = async (): Promise<string[]> => (await volumeObjects(env, 't1', container)).chunks;
+  const manifests = async (): Promise<string[]> => (await volumeObjects(env, 't1', container)).manifests;
 
   const v = await t1.createVolume(1, 'data');
   const dev = await deviceOf(env, 't1', v);
@@ -38,7 +30,7 @@ t.test('backup and restore keep the bytes', { skip: skip ?? false }, async (t) =
 
   const b1 = await t1.backup(v, { container, display_name: 'first' });
   t.equal(b1.object_count, 5, 'first backup: 4 non-zero chunks + the manifest');
-  t.equal(chunkFiles().length, 4, 'four chunk objects on the store');
+  t.equal((await chunkFiles()).length, 4, 'four chunk objects on the store');
 
   await t.test('restore to the same volume after it was overwritten: identical bytes', async (t) => {
     writeAt(dev, 10, 4 * MiB); // over data
@@ -71,16 +63,16 @@ t.test('backup and restore keep the bytes', { skip: skip ?? false }, async (t) =
   let h1 = '';
   let changedDigest = '';
   await t.test('a second backup after changing one 4 MiB chunk stores only that chunk', async (t) => {
-    const before = new Set(chunkFiles());
+    const before = new Set(await chunkFiles());
     writeAt(dev, 700, 4 * MiB); // chunk 175, chunk-aligned
     h1 = hashDevice(dev);
     const b2 = await t1.backup(v, { container, display_name: 'second' });
     b2id = b2.id;
     t.equal(b2.object_count, 2, 'one changed chunk + the manifest');
-    const added = chunkFiles().filter((f) => !before.has(f));
+    const added = (await chunkFiles()).filter((f) => !before.has(f));
     t.equal(added.length, 1, 'exactly one new chunk object on the store');
     changedDigest = added[0] ?? '';
-    t.equal(manifests().length, 2, 'two manifests');
+    t.equal((await manifests()).length, 2, 'two manifests');
   });
 
   await t.test('deleting the first backup leaves the second restorable with identical bytes', async (t) => {
@@ -89,9 +81,9 @@ t.test('backup and restore keep the bytes', { skip: skip ?? false }, async (t) =
     t.equal(del.text, '');
     await waitGone(t1, b1.id);
     exact(t, await t1.call('GET', t1.backups(`/${b1.id}`)), 404, notFoundBackup(b1.id));
-    t.equal(chunkFiles().length, 4, "the first backup's own chunk is gone, the shared ones stay");
-    t.ok(chunkFiles().includes(changedDigest), "the second backup's new chunk stays");
-    t.equal(manifests().length, 1, 'one manifest left');
+    t.equal((await chunkFiles()).length, 4, "the first backup's own chunk is gone, the shared ones stay");
+    t.ok((await chunkFiles()).includes(changedDigest), "the second backup's new chunk stays");
+    t.equal((await manifests()).length, 1, 'one manifest left');
     t.equal((await t1.call('GET', t1.backups(`/${b2id}`))).body.backup.status, 'available');
 
     writeAt(dev, 0, 8 * MiB);
@@ -104,11 +96,9 @@ t.test('backup and restore keep the bytes', { skip: skip ?? false }, async (t) =
   });
 
   await t.test('a digest-corrupted chunk fails the restore: error_restoring, backup available, fail_reason', async (t) => {
-    const file = join(chunksDir(), changedDigest);
-    const bytes = readFileSync(file);
-    t.equal(bytes.length, 4 * MiB, 'random data is stored raw');
-    bytes[12345] ^= 0xff;
-    writeFileSync(file, bytes);
+    const { uuid } = await volumeObjects(env, 't1', container);
+    const size = await corruptObject(env, 't1', container, `volbackd/${uuid}/chunks/${changedDigest}`, 12345);
+    t.equal(size, 4 * MiB, 'random data is stored raw');
 
     const target = await t1.createVolume(1, 'corrupt-target');
     const r = await t1.call('POST', t1.backups(`/${b2id}/restore`), { restore: { volume_id: target } });

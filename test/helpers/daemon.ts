@@ -6,6 +6,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Test } from 'tap';
+import { FsStoreProvider } from '../../src/store/fs.js';
+import type { ObjectStore } from '../../src/store/object-store.js';
+import { SwiftStoreProvider } from '../../src/store/swift.js';
+import { swiftEnv, type SwiftEnv } from './swift.js';
 import { tempDir } from './tmp.js';
 import { tsLoaderArgs } from './spawn-ts.js';
 
@@ -15,8 +19,23 @@ export const TOKENS = {
   t2: 'tenant2-token-0123456789',
 } as const;
 
+export type StoreKind = 'fs' | 'swift';
+
+/**
+ * The store end-to-end tests run against: VOLBACKD_E2E_STORE=swift runs them
+ * against a real Swift (test/e2e-swift/ sets it and imports the same test files).
+ */
+export function e2eStore(): StoreKind {
+  return process.env.VOLBACKD_E2E_STORE === 'swift' ? 'swift' : 'fs';
+}
+
 export interface DaemonHandle {
   url: string;
+  store: StoreKind;
+  /** the Swift the daemon writes to, when store is swift */
+  swift: SwiftEnv | null;
+  /** a tenant's account on the daemon's store, for tests to look at (and damage) objects */
+  objects(tenant: string): ObjectStore;
   dataDir: string;
   configPath: string;
   proc: ChildProcess;
@@ -32,12 +51,21 @@ export interface DaemonOptions {
   toml?: string;
   /** reuse a data directory (restart after a kill) */
   dataDir?: string;
+  /** default: e2eStore() */
+  store?: StoreKind;
+  /** a particular Swift (e.g. a private one a test restarts); default: the shared one */
+  swift?: SwiftEnv;
+  /** replaces the whole [store] and [auth] tables (auth.provider = "swift" tests) */
+  storeToml?: (ctx: { tokensFile: string; swift: SwiftEnv | null }) => string;
   env?: Record<string, string>;
 }
 
 const entry = new URL('../../src/bin/volbackd.ts', import.meta.url).pathname;
 
 export async function startDaemon(t: Test, opts: DaemonOptions = {}): Promise<DaemonHandle> {
+  const store = opts.store ?? e2eStore();
+  const swift = store === 'swift' ? (opts.swift ?? (await swiftEnv(t))) : null;
+  if (store === 'swift' && !swift) throw new Error('the Swift packages are not installed: run ./scripts/bootstrap');
   const dataDir = opts.dataDir ?? tempDir(t, 'volbackd-e2e-');
   const tokensFile = join(dataDir, 'test-tokens.json');
   writeFileSync(
@@ -52,7 +80,31 @@ export async function startDaemon(t: Test, opts: DaemonOptions = {}): Promise<Da
   const configPath = join(dataDir, 'volbackd.toml');
   writeFileSync(
     configPath,
-    [`listen = "127.0.0.1:0"`, `data_dir = "${dataDir}"`, `log_level = "debug"`, '[auth]', `tokens_file = "${tokensFile}"`, opts.toml ?? ''].join('\n') + '\n',
+    [
+      `listen = "127.0.0.1:0"`,
+      `data_dir = "${dataDir}"`,
+      `log_level = "debug"`,
+      opts.storeToml?.({ tokensFile, swift }) ??
+        [
+          '[auth]',
+          `tokens_file = "${tokensFile}"`,
+          ...(swift
+            ? [
+                '[store]',
+                'type = "swift"',
+                `storage_url_prefix = "${swift.storageUrlPrefix}"`,
+                `auth_url = "${swift.authUrl}"`,
+                `user = "${swift.admin.user}"`,
+                `key = "${swift.admin.key}"`,
+                // Small retry bounds: a test that stops Swift for good should not wait minutes.
+                // (equal jitter: 8 attempts wait at least 12.7 s, enough for a Swift restart)
+                'retry_attempts = 8',
+                'retry_max_seconds = 40',
+              ]
+            : []),
+        ].join('\n'),
+      opts.toml ?? '',
+    ].join('\n') + '\n',
   );
   const proc = spawn(process.execPath, [...tsLoaderArgs(), entry, '--config', configPath], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -105,5 +157,20 @@ export async function startDaemon(t: Test, opts: DaemonOptions = {}): Promise<Da
   t.teardown(() => stop());
 
   const listening = await waitLog((l) => l.msg === 'volbackd listening', 60_000);
-  return { url: String(listening.address), dataDir, configPath, proc, logs, waitLog, stop };
+  const inspector = swift
+    ? new SwiftStoreProvider({ storageUrlPrefix: swift.storageUrlPrefix, credentials: { authUrl: swift.authUrl, version: '1', user: swift.admin.user, key: swift.admin.key } })
+    : new FsStoreProvider({ root: join(dataDir, 'objects') });
+  t.teardown(() => inspector.close());
+  return {
+    url: String(listening.address),
+    store,
+    swift,
+    objects: (tenant) => inspector.forTenant(tenant),
+    dataDir,
+    configPath,
+    proc,
+    logs,
+    waitLog,
+    stop,
+  };
 }

@@ -24,7 +24,7 @@ t.test('a file system without O_DIRECT (procfs) is refused clearly, not silently
 t.test('errors name the code, syscall and path like Node fs errors', async (t) => {
   await t.rejects(openDevice('/nonexistent/volume.img'), { code: 'ENOENT', errno: -2, syscall: 'stat', path: '/nonexistent/volume.img' });
   await t.rejects(openDevice('/dev/null'), { code: 'EINVAL', message: /not a block device or a regular file/ });
-  const err = await openDevice('/nonexistent/x').catch((e: Error) => e);
+  const err = (await openDevice('/nonexistent/x').catch((e: Error) => e)) as Error;
   t.match(err.stack, /device\.test\.ts/, "the stack shows the caller's line");
 });
 

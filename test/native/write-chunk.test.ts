@@ -139,7 +139,10 @@ t.test('zeroRange zeros a file (punch-hole) and a loop device (BLKZEROOUT)', asy
   t.ok(data.subarray(0, MiB).some((b) => b !== 0) && data.subarray(2 * MiB).some((b) => b !== 0), 'the rest is kept');
 
   const why = loopUnavailable();
-  if (why) return t.skip(why);
+  if (why) {
+    t.comment(`loop part skipped: ${why}`);
+    return;
+  }
   writeFileSync(join(dir, 'l.img'), randomData(3 * MiB));
   const loop = await withLoop(t, join(dir, 'l.img'));
   const l = await openDevice(loop.device, { write: true });

@@ -1,0 +1,448 @@
+// One job: the OpenStack Swift object store (restic's swift backend). Each
+// ObjectStore call becomes one Swift request (list: one per page of names); this
+// file only translates calls and classifies answers — retries are RetryStore's.
+//
+//   ensureContainer  PUT    <account>/<container>            201 new, 202 existing
+//   put              PUT    <account>/<container>/<name>     201; ETag: <md5> → Swift answers 422 to a damaged body
+//   get              GET    …/<name>                         200; segments as received, byte count checked
+//   head             HEAD   …/<name>                         200 → info, 404 → null
+//   delete           DELETE …/<name>                         204 → true, 404 → false
+//   list             GET    <account>/<container>?format=json&prefix=&marker=&limit=  until a short page
+//
+// The account is <storage_url_prefix><tenant> (…/v1/AUTH_ + tenant). Requests carry
+// either the caller's own token (auth.provider = "swift": used as it is; a 401 is
+// final, code EAUTH) or the provider's service credential (a reseller-admin-level
+// user: on a 401 the token is dropped and the request is sent once more with a
+// fresh one).
+//
+// Answers: 404 → NotFoundError; 408, 429, 5xx and connection errors → retryable
+// StoreError; other 4xx → permanent StoreError with Swift's status and the start
+// of its body; 422 on put → code EBADMSG. Every response body is read or dumped
+// so undici can reuse the connection. One undici Agent (a keep-alive Pool per
+// origin, `concurrency` connections each) serves every tenant's store.
+//
+// The JS thread never hashes or copies chunk bytes: put sends the Buffer as it
+// is (the md5 comes from the native core), get returns the received segments.
+// So get cannot check the body against the ETag; it checks the length, and the
+// engine checks each chunk against its digest name.
+import { Agent, type Dispatcher } from 'undici';
+import type { SwiftStoreConfig } from '../config.js';
+import {
+  NotFoundError,
+  StoreError,
+  type GetOptions,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutOptions,
+  type StoreProvider,
+} from './object-store.js';
+import { TokenManager, bodySnippet, header, httpError, networkError, type SwiftCredentials } from './swift-auth.js';
+
+// Swift's limits (MAX_CONTAINER_NAME_LENGTH, MAX_OBJECT_NAME_LENGTH), in UTF-8 bytes.
+const MAX_CONTAINER_BYTES = 256;
+const MAX_OBJECT_BYTES = 1024;
+/** Swift's largest (and default) listing page. */
+const LIST_LIMIT = 1000;
+const LONE_SURROGATE = /\p{Cs}/u;
+
+export interface SwiftStoreOptions {
+  /** the tenant id is appended: http://127.0.0.1:8080/v1/AUTH_ + tenant */
+  storageUrlPrefix: string;
+  /** the service credential; without one, forTenant() needs the caller's token */
+  credentials?: SwiftCredentials;
+  /** connections per origin (parallel requests to the proxy); default 16 */
+  concurrency?: number;
+  /** headers and body (idle) timeout per request, seconds; default 60 */
+  timeoutSeconds?: number;
+  /** names per listing request (Swift's maximum, 1000, by default; tests use less) */
+  listPageSize?: number;
+  /** send requests through this dispatcher instead of an own Agent (not closed by close()) */
+  dispatcher?: Dispatcher;
+}
+
+interface Shared {
+  dispatcher: Dispatcher;
+  timeoutMs: number;
+  listPageSize: number;
+}
+
+type Credential = { kind: 'user'; token: string } | { kind: 'service'; tokens: TokenManager };
+
+/** Hands out SwiftStores for tenants' accounts; all share one connection pool per origin. */
+export class SwiftStoreProvider implements StoreProvider {
+  readonly kind = 'swift' as const;
+  readonly storageUrlPrefix: string;
+  /** the dispatcher every store (and the token manager) uses; SwiftTokenAuth may share it */
+  readonly dispatcher: Dispatcher;
+  /** the service credential's tokens, when one is configured */
+  readonly tokens: TokenManager | undefined;
+  readonly #own: Agent | undefined;
+  readonly #shared: Shared;
+
+  constructor(opts: SwiftStoreOptions) {
+    let prefix: URL;
+    try {
+      prefix = new URL(opts.storageUrlPrefix);
+    } catch (cause) {
+      throw new StoreError(`swift store: storage_url_prefix ${JSON.stringify(opts.storageUrlPrefix)} is not a URL`, { retryable: false, code: 'EINVAL', cause });
+    }
+    if (prefix.protocol !== 'http:' && prefix.protocol !== 'https:') {
+      throw new StoreError(`swift store: storage_url_prefix ${opts.storageUrlPrefix} is not an http(s) URL`, { retryable: false, code: 'EINVAL' });
+    }
+    this.storageUrlPrefix = opts.storageUrlPrefix;
+    const timeoutMs = (opts.timeoutSeconds ?? 60) * 1000;
+    if (opts.dispatcher) {
+      this.dispatcher = opts.dispatcher;
+    } else {
+      this.#own = new Agent({
+        connections: opts.concurrency ?? 16,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        connectTimeout: Math.min(timeoutMs, 10_000),
+      });
+      this.dispatcher = this.#own;
+    }
+    this.#shared = { dispatcher: this.dispatcher, timeoutMs, listPageSize: opts.listPageSize ?? LIST_LIMIT };
+    if (!(this.#shared.listPageSize >= 1 && this.#shared.listPageSize <= LIST_LIMIT)) {
+      throw new RangeError(`swift store: listPageSize must be 1..${LIST_LIMIT}, not ${opts.listPageSize}`);
+    }
+    this.tokens = opts.credentials ? new TokenManager(opts.credentials, { dispatcher: this.dispatcher, timeoutMs }) : undefined;
+  }
+
+  /** From the [store] table; the service credential only when auth_url, user and key are all set. */
+  static fromConfig(cfg: SwiftStoreConfig, opts: Pick<SwiftStoreOptions, 'dispatcher' | 'listPageSize'> = {}): SwiftStoreProvider {
+    const credentials: SwiftCredentials | undefined =
+      cfg.auth_url && cfg.user && cfg.key
+        ? {
+            authUrl: cfg.auth_url,
+            version: cfg.auth_version,
+            user: cfg.user,
+            key: cfg.key,
+            userDomain: cfg.user_domain,
+            project: cfg.project,
+            projectDomain: cfg.project_domain,
+          }
+        : undefined;
+    return new SwiftStoreProvider({
+      storageUrlPrefix: cfg.storage_url_prefix,
+      credentials,
+      concurrency: cfg.concurrency,
+      timeoutSeconds: cfg.timeout_seconds,
+      ...opts,
+    });
+  }
+
+  /**
+   * The store of <storage_url_prefix><tenantId>. With `token` (the caller's own
+   * Swift token) requests use it as it is; without, the service credential.
+   */
+  forTenant(tenantId: string, token?: string): SwiftStore {
+    const where = `open swift store for tenant ${show(tenantId)}`;
+    const bad = tenantId === '' ? 'empty' : tenantId.includes('/') ? "contains '/'" : badText(tenantId);
+    if (bad) throw new StoreError(`${where}: invalid tenant id: ${bad}`, { retryable: false, code: 'EINVAL' });
+    let cred: Credential;
+    if (token !== undefined && token !== '') cred = { kind: 'user', token };
+    else if (this.tokens) cred = { kind: 'service', tokens: this.tokens };
+    else throw new StoreError(`${where}: no token given and no service credential configured ([store] auth_url, user, key)`, { retryable: false, code: 'EAUTH' });
+    return new SwiftStore(this.storageUrlPrefix + encodeURIComponent(tenantId), cred, this.#shared);
+  }
+
+  async close(): Promise<void> {
+    await this.#own?.close();
+  }
+}
+
+/** One Swift account. Made by SwiftStoreProvider.forTenant(). */
+export class SwiftStore implements ObjectStore {
+  readonly describe: string;
+  readonly accountUrl: string;
+  readonly #origin: string;
+  /** the account's path, e.g. /v1/AUTH_test */
+  readonly #path: string;
+  readonly #cred: Credential;
+  readonly #shared: Shared;
+
+  constructor(accountUrl: string, cred: Credential, shared: Shared) {
+    const u = new URL(accountUrl);
+    this.accountUrl = accountUrl;
+    this.describe = `swift ${accountUrl}`;
+    this.#origin = u.origin;
+    this.#path = u.pathname.replace(/\/+$/, '');
+    this.#cred = cred;
+    this.#shared = shared;
+  }
+
+  async ensureContainer(container: string, opts: GetOptions = {}): Promise<void> {
+    const where = `create container ${show(container)} (${this.describe})`;
+    const path = this.#containerPath(where, container);
+    const res = await this.#request(where, 'PUT', path, { signal: opts.signal, headers: { 'content-length': '0' } });
+    // 201 Created, or 202 Accepted when it exists already (with a small HTML body).
+    if (res.statusCode === 201 || res.statusCode === 202 || res.statusCode === 204) return dump(where, res, opts.signal);
+    throw await failure(where, res);
+  }
+
+  async put(container: string, name: string, body: Buffer, opts: PutOptions = {}): Promise<void> {
+    const where = this.#where('put', container, name);
+    const path = this.#objectPath(where, container, name);
+    const md5 = opts.md5?.toLowerCase(); // Swift compares the ETag case-sensitively with its lower-case hex
+    const headers: Record<string, string> = {
+      'content-length': String(body.length),
+      'content-type': opts.contentType ?? 'application/octet-stream',
+    };
+    if (md5 !== undefined) headers.etag = md5;
+    const res = await this.#request(where, 'PUT', path, { signal: opts.signal, headers, body });
+    if (res.statusCode === 201) {
+      await dump(where, res, opts.signal);
+      const got = etagOf(res);
+      if (md5 !== undefined && got !== undefined && got !== md5) {
+        throw new StoreError(`${where}: Swift stored the object with ETag ${got}, not the MD5 sent (${md5})`, { retryable: false, code: 'EBADMSG' });
+      }
+      return;
+    }
+    throw await failure(where, res, res.statusCode === 422 ? `Swift refused the body: its MD5 is not the ETag sent, ${md5 ?? '(none)'}` : undefined);
+  }
+
+  async get(container: string, name: string, opts: GetOptions = {}): Promise<Buffer[]> {
+    const where = this.#where('get', container, name);
+    const path = this.#objectPath(where, container, name);
+    const res = await this.#request(where, 'GET', path, { signal: opts.signal });
+    if (res.statusCode !== 200) throw await failure(where, res);
+    const segments: Buffer[] = [];
+    let received = 0;
+    try {
+      // Kept as the segments undici hands over (views of the socket's reads): never concatenated.
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        segments.push(chunk);
+        received += chunk.length;
+      }
+    } catch (err) {
+      throw networkError(where, err, opts.signal);
+    }
+    const length = header(res, 'content-length');
+    if (length !== undefined && Number(length) !== received) {
+      throw new StoreError(`${where}: received ${received} of ${length} bytes`, { retryable: true, code: 'EIO' });
+    }
+    return segments.length ? segments : [Buffer.alloc(0)];
+  }
+
+  async head(container: string, name: string, opts: GetOptions = {}): Promise<ObjectInfo | null> {
+    const where = this.#where('head', container, name);
+    const path = this.#objectPath(where, container, name);
+    const res = await this.#request(where, 'HEAD', path, { signal: opts.signal });
+    if (res.statusCode === 404) {
+      await dump(where, res, opts.signal);
+      return null;
+    }
+    if (res.statusCode !== 200) throw await failure(where, res);
+    await dump(where, res, opts.signal);
+    // X-Timestamp (float seconds) is exact; Last-Modified is rounded up to the second.
+    const ts = Number(header(res, 'x-timestamp'));
+    const lastModified = Number.isFinite(ts) && ts > 0 ? new Date(Math.round(ts * 1000)) : new Date(header(res, 'last-modified') ?? NaN);
+    const info: ObjectInfo = { name, bytes: Number(header(res, 'content-length') ?? NaN), lastModified };
+    const etag = etagOf(res);
+    if (etag !== undefined) info.etag = etag;
+    return info;
+  }
+
+  async delete(container: string, name: string, opts: GetOptions = {}): Promise<boolean> {
+    const where = this.#where('delete', container, name);
+    const path = this.#objectPath(where, container, name);
+    const res = await this.#request(where, 'DELETE', path, { signal: opts.signal });
+    if (res.statusCode === 404) {
+      await dump(where, res, opts.signal);
+      return false;
+    }
+    if (res.statusCode >= 200 && res.statusCode <= 299) {
+      await dump(where, res, opts.signal);
+      return true;
+    }
+    throw await failure(where, res);
+  }
+
+  async *list(container: string, prefix: string, opts: GetOptions = {}): AsyncGenerator<ObjectInfo> {
+    const where = `list ${show(prefix)}* in container ${show(container)} (${this.describe})`;
+    const path = this.#containerPath(where, container);
+    if (badText(prefix)) return; // no valid name starts with it
+    const limit = this.#shared.listPageSize;
+    let marker = '';
+    for (;;) {
+      const query = `?format=json&limit=${limit}&prefix=${encodeURIComponent(prefix)}${marker ? `&marker=${encodeURIComponent(marker)}` : ''}`;
+      const res = await this.#request(where, 'GET', path + query, { signal: opts.signal });
+      if (res.statusCode === 404 || res.statusCode === 204) {
+        // a missing container lists nothing; 204 is an empty plain-text listing
+        await dump(where, res, opts.signal);
+        return;
+      }
+      if (res.statusCode !== 200) throw await failure(where, res);
+      let page: unknown;
+      try {
+        page = await res.body.json();
+      } catch (err) {
+        const e = networkError(where, err, opts.signal);
+        if (e !== err) throw e;
+        throw new StoreError(`${where}: the listing is not JSON: ${(err as Error).message}`, { retryable: true, code: 'EPROTO', cause: err });
+      }
+      if (!Array.isArray(page)) throw new StoreError(`${where}: the listing is not a JSON array`, { retryable: true, code: 'EPROTO' });
+      for (const entry of page as SwiftListEntry[]) {
+        if (typeof entry?.name !== 'string') continue; // a "subdir" entry (only with delimiter=)
+        const info: ObjectInfo = { name: entry.name, bytes: Number(entry.bytes), lastModified: swiftTime(entry.last_modified) };
+        if (typeof entry.hash === 'string') info.etag = entry.hash;
+        yield info;
+      }
+      if (page.length < limit) return;
+      marker = (page[page.length - 1] as SwiftListEntry).name ?? (page[page.length - 1] as SwiftListEntry).subdir ?? '';
+      if (!marker) return;
+    }
+  }
+
+  /**
+   * Sends one request with the right token. Service credential: a 401 drops the
+   * token and the request goes once more with a fresh one. User token: a 401 is final.
+   */
+  async #request(
+    where: string,
+    method: Dispatcher.HttpMethod,
+    path: string,
+    opts: { signal: AbortSignal | undefined; headers?: Record<string, string>; body?: Buffer },
+  ): Promise<Dispatcher.ResponseData> {
+    const cred = this.#cred;
+    if (cred.kind === 'user') {
+      const res = await this.#send(where, method, path, cred.token, opts);
+      if (res.statusCode === 401) {
+        throw await httpError(where, res, "the caller's token was refused: it expired or was revoked, and a user's token cannot be renewed");
+      }
+      return res;
+    }
+    let token = await this.#serviceToken(where, opts.signal);
+    let res = await this.#send(where, method, path, token, opts);
+    if (res.statusCode !== 401) return res;
+    await dump(where, res, opts.signal);
+    cred.tokens.invalidate(token);
+    token = await this.#serviceToken(where, opts.signal);
+    res = await this.#send(where, method, path, token, opts);
+    if (res.statusCode === 401) throw await httpError(where, res, 'a fresh token of the service credential was refused too');
+    return res;
+  }
+
+  async #serviceToken(where: string, signal: AbortSignal | undefined): Promise<string> {
+    const tokens = (this.#cred as { tokens: TokenManager }).tokens;
+    try {
+      return (await tokens.token(signal)).token;
+    } catch (err) {
+      if (!(err instanceof StoreError)) throw err;
+      throw new StoreError(`${where}: ${err.message}`, { retryable: err.retryable, status: err.status, code: err.code, cause: err });
+    }
+  }
+
+  async #send(
+    where: string,
+    method: Dispatcher.HttpMethod,
+    path: string,
+    token: string,
+    opts: { signal: AbortSignal | undefined; headers?: Record<string, string>; body?: Buffer },
+  ): Promise<Dispatcher.ResponseData> {
+    try {
+      return await this.#shared.dispatcher.request({
+        origin: this.#origin,
+        path,
+        method,
+        headers: { ...opts.headers, 'x-auth-token': token },
+        body: opts.body ?? null,
+        signal: opts.signal ?? null,
+        headersTimeout: this.#shared.timeoutMs,
+        bodyTimeout: this.#shared.timeoutMs,
+        // undici closes the connection after a HEAD unless told otherwise (for
+        // servers that send a body anyway), and then kept opening a new connection
+        // per request; Swift sends none, so keep it alive.
+        ...(method === 'HEAD' ? { reset: false } : {}),
+      });
+    } catch (err) {
+      throw networkError(where, err, opts.signal);
+    }
+  }
+
+  #where(op: string, container: string, name: string): string {
+    return `${op} ${show(name)} in container ${show(container)} (${this.describe})`;
+  }
+
+  /** The container's path, or a permanent EINVAL for a name Swift would read as something else. */
+  #containerPath(where: string, container: string): string {
+    let why = badText(container);
+    if (!why && container === '') why = 'empty';
+    if (!why && container.includes('/')) why = "contains '/'";
+    if (!why && (container === '.' || container === '..')) why = `'${container}'`; // a URL path would resolve it
+    if (!why && Buffer.byteLength(container) > MAX_CONTAINER_BYTES) why = `longer than ${MAX_CONTAINER_BYTES} bytes`;
+    if (why) throw new StoreError(`${where}: invalid container name: ${why}`, { retryable: false, code: 'EINVAL' });
+    return `${this.#path}/${encodeURIComponent(container)}`;
+  }
+
+  /**
+   * The object's path: each '/'-separated part of the name encoded, the slashes
+   * kept; "." and ".." parts as %2E so nothing on the way resolves them as dot
+   * segments (Swift decodes them back).
+   */
+  #objectPath(where: string, container: string, name: string): string {
+    const cpath = this.#containerPath(where, container);
+    let why = badText(name);
+    if (!why && name === '') why = 'empty';
+    if (!why && Buffer.byteLength(name) > MAX_OBJECT_BYTES) why = `longer than ${MAX_OBJECT_BYTES} bytes`;
+    if (why) throw new StoreError(`${where}: invalid object name: ${why}`, { retryable: false, code: 'EINVAL' });
+    return `${cpath}/${name.split('/').map(encodeSegment).join('/')}`;
+  }
+}
+
+interface SwiftListEntry {
+  name?: string;
+  subdir?: string;
+  bytes?: number;
+  hash?: string;
+  last_modified?: string;
+}
+
+/** A non-success answer as the store's error: 404 → NotFoundError, else a StoreError with the status and the body's start. */
+async function failure(where: string, res: Dispatcher.ResponseData, extra?: string): Promise<StoreError> {
+  if (res.statusCode === 404) {
+    await bodySnippet(res);
+    return new NotFoundError(`${where}: 404 Not Found`);
+  }
+  return httpError(where, res, extra);
+}
+
+/** Reads a body to its end (so the connection is reused). */
+async function dump(where: string, res: Dispatcher.ResponseData, signal: AbortSignal | undefined): Promise<void> {
+  try {
+    await res.body.dump();
+  } catch (err) {
+    throw networkError(where, err, signal);
+  }
+}
+
+/** The response's ETag without quotes (Swift quotes those of large-object manifests), lower case. */
+function etagOf(res: Dispatcher.ResponseData): string | undefined {
+  const v = header(res, 'etag');
+  return v === undefined ? undefined : v.replace(/^"(.*)"$/, '$1').toLowerCase();
+}
+
+/** Swift listing times are UTC without a zone and with microseconds: "2026-11-27T07:54:05.174870". */
+function swiftTime(v: unknown): Date {
+  if (typeof v !== 'string') return new Date(NaN);
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d{1,3})?\d*(Z|[+-]\d\d:?\d\d)?$/.exec(v);
+  return m ? new Date(`${m[1]}${m[2] ?? ''}${m[3] ?? 'Z'}`) : new Date(v);
+}
+
+function encodeSegment(s: string): string {
+  return s === '.' ? '%2E' : s === '..' ? '%2E%2E' : encodeURIComponent(s);
+}
+
+/** Why s cannot be sent as a name, or undefined. */
+function badText(s: string): string | undefined {
+  if (s.includes('\0')) return 'contains a NUL byte';
+  if (LONE_SURROGATE.test(s)) return 'is not valid Unicode';
+  return undefined;
+}
+
+/** A name for messages: escaped, and cut when long. */
+function show(s: string): string {
+  const e = JSON.stringify(s).slice(1, -1);
+  return e.length > 100 ? `${e.slice(0, 99)}…` : e;
+}
