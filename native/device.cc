@@ -274,6 +274,15 @@ SysError Device::Close() {
   return err;
 }
 
+SysError SyncFs(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return SysError::Errno(errno, "open", path);
+  SysError err;
+  if (syncfs(fd) != 0) err = SysError::Errno(errno, "syncfs", path);
+  close(fd);
+  return err;
+}
+
 SysError DataRanges(const std::string& path, uint64_t start, uint64_t end,
                     std::vector<std::pair<uint64_t, uint64_t>>* out) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -62,6 +62,10 @@ class Device {
   int tail_fd_ = -1;  // buffered fd of a writable regular file, for its unaligned tail
 };
 
+// Flushes the whole file system holding `path` (syncfs): one barrier for many
+// files written without fsync.
+SysError SyncFs(const std::string& path);
+
 // The allocated (data) extents of a regular file within [start, end), by
 // SEEK_DATA/SEEK_HOLE; a file system without hole support yields one extent.
 SysError DataRanges(const std::string& path, uint64_t start, uint64_t end,

@@ -67,6 +67,17 @@ class CloseWorker : public PromiseWorker {
   std::shared_ptr<Device> dev_;
 };
 
+class SyncFsWorker : public PromiseWorker {
+ public:
+  SyncFsWorker(Napi::Env env, std::string path) : PromiseWorker(env, "volbackd.syncFs"), path_(std::move(path)) {}
+
+ protected:
+  void Run() override { err_ = SyncFs(path_); }
+
+ private:
+  std::string path_;
+};
+
 class DataRangesWorker : public PromiseWorker {
  public:
   DataRangesWorker(Napi::Env env, std::string path, uint64_t start, uint64_t end)
@@ -101,6 +112,10 @@ Napi::Value OpenDevice(const Napi::CallbackInfo& info) {
   opts.direct = BoolOpt(o, "direct", true);
   opts.allow_buffered = BoolOpt(o, "allowBuffered", false);
   return (new OpenWorker(info.Env(), path, opts))->Queue();
+}
+
+Napi::Value SyncFsJs(const Napi::CallbackInfo& info) {
+  return (new SyncFsWorker(info.Env(), StringArg(info[0], "path")))->Queue();
 }
 
 Napi::Value DataRangesJs(const Napi::CallbackInfo& info) {

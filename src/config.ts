@@ -2,6 +2,7 @@
 // defaults — validated completely before anything starts. A config error names
 // the key and stops start-up: the daemon never runs half-configured.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 
@@ -30,7 +31,7 @@ export interface Config {
   log_level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   auth: { provider: 'static' | 'swift'; tokens_file: string; cache_seconds: number };
   store: { type: 'fs' | 'swift'; path: string } & SwiftStoreConfig;
-  backup: { chunk_size_mib: number; default_container: string; max_in_flight: number };
+  backup: { chunk_size_mib: number; default_container: string; max_in_flight: number; read_concurrency: number };
   restore: { max_in_flight: number };
   jobs: { concurrency: number };
   volumes: { dir: string; loop: 'auto' | 'always' | 'never'; quota_gb: number; max_size_gb: number };
@@ -80,7 +81,7 @@ const SCHEMA: Record<string, KeySpec | Record<string, KeySpec>> = {
     retry_max_seconds: num(0, 86400),
     timeout_seconds: num(1, 3600),
   },
-  backup: { chunk_size_mib: int(1, 64), default_container: str, max_in_flight: int(1, 256) },
+  backup: { chunk_size_mib: int(1, 64), default_container: str, max_in_flight: int(1, 256), read_concurrency: int(0, 256) },
   restore: { max_in_flight: int(1, 256) },
   jobs: { concurrency: int(1, 64) },
   volumes: { dir: str, loop: oneOf('auto', 'always', 'never'), quota_gb: int(0, 1 << 30), max_size_gb: int(1, 1 << 20) },
@@ -207,6 +208,9 @@ export function loadConfig(o: ConfigOverrides = {}, cwd = process.cwd()): Config
       chunk_size_mib: (backup.chunk_size_mib as number | undefined) ?? 4,
       default_container: (backup.default_container as string | undefined) ?? 'volumebackups',
       max_in_flight: (backup.max_in_flight as number | undefined) ?? 16,
+      // 0 = automatic: one read per core plus two, so compression runs on every
+      // core while the next reads wait on the disk.
+      read_concurrency: (backup.read_concurrency as number | undefined) || availableParallelism() + 2,
     },
     restore: { max_in_flight: (t('restore').max_in_flight as number | undefined) ?? 16 },
     jobs: { concurrency: (t('jobs').concurrency as number | undefined) ?? 2 },

@@ -7,6 +7,7 @@
 //       all zero                       -> entry null
 //       digest known (or claimed by an earlier chunk of this run) -> entry digest, nothing else
 //       new                            -> LZ4 frame (raw if not smaller), same worker; put chunks/<digest>
+//   flush the store (chunks durable)
 //   put backups/<uuid>.json            <- the commit point on the store
 //
 // The bytes never pass through JS: the native worker fills an `out` buffer from a
@@ -14,6 +15,7 @@
 import { DigestSet, openDevice, outBufferSize } from '../native/index.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { runBounded } from '../util/bounded.js';
+import { Semaphore } from '../util/semaphore.js';
 import { isoSeconds } from '../util/time.js';
 import type { RateLimiter } from '../util/rate-limiter.js';
 import { chunkKey, manifestKey } from './keys.js';
@@ -25,6 +27,12 @@ export interface BackupInput {
   devicePath: string;
   chunkSize: number;
   maxInFlight: number;
+  /**
+   * native reads (read + hash + compress) at once, at most maxInFlight: enough to
+   * keep every core compressing and the disk busy, few enough that the thread
+   * pool keeps threads for the store's own work
+   */
+  readConcurrency: number;
   /** digests already stored for this volume in this container */
   known: Iterable<string>;
   /** allocated extents of the volume, or null when unknown (read everything) */
@@ -83,6 +91,7 @@ export async function backupVolume(input: BackupInput): Promise<BackupResult> {
     const digests = new Set<string>();
     const free: Buffer[] = [];
     const outSize = outBufferSize(input.chunkSize);
+    const reads = new Semaphore(Math.min(input.readConcurrency, input.maxInFlight));
 
     await runBounded(
       builder.count,
@@ -99,7 +108,7 @@ export async function backupVolume(input: BackupInput): Promise<BackupResult> {
         // At most maxInFlight buffers ever exist: one per running task.
         const out = free.pop() ?? Buffer.allocUnsafeSlow(outSize);
         try {
-          const r = await dev.readChunk(offset, length, { compress: true, md5: input.md5, known, claim: true, out });
+          const r = await reads.run(() => dev.readChunk(offset, length, { compress: true, md5: input.md5, known, claim: true, out }));
           stats.bytesRead += length;
           if (r.zero) {
             builder.set(i, null);
@@ -110,8 +119,10 @@ export async function backupVolume(input: BackupInput): Promise<BackupResult> {
           digests.add(digest);
           if (!r.known) {
             input.onUpload?.(digest);
+            // Durable at the flush below, before the manifest: one barrier, not one per chunk.
             await input.store.put(input.container, chunkKey(input.volume.uuid, digest), out.subarray(0, r.size), {
               ...(r.md5 ? { md5: r.md5 } : {}),
+              deferSync: true,
               signal,
             });
             stats.uploadedChunks++;
@@ -132,6 +143,7 @@ export async function backupVolume(input: BackupInput): Promise<BackupResult> {
       volume: { ...input.volume, size_gb: Math.ceil(size / 2 ** 30) },
       stored: { objects: stats.uploadedChunks + 1, bytes: stats.storedBytes },
     });
+    await input.store.flush(input.signal ? { signal: input.signal } : {});
     const body = await serialize(manifest);
     await input.store.put(input.container, manifestKey(input.volume.uuid, input.backup.uuid), body, {
       contentType: 'application/json',

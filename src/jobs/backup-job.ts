@@ -33,6 +33,7 @@ export async function runBackupJob(ctx: JobContext, job: JobRow): Promise<void> 
         devicePath: ctx.volumes.devicePath(volume),
         chunkSize: backup.chunk_size,
         maxInFlight: ctx.config.backup.max_in_flight,
+        readConcurrency: ctx.config.backup.read_concurrency,
         known: ctx.catalog.backups.liveDigests(scope),
         dataRanges: await ctx.volumes.allocation(volume),
         md5: ctx.stores.kind === 'swift',

@@ -98,6 +98,7 @@ interface Addon {
   DigestSet: new () => DigestSet;
   openDevice(path: string, opts: OpenOptions): Promise<RawDevice>;
   dataRanges(path: string, start: number, end: number): Promise<Array<[number, number]>>;
+  syncFs(path: string): Promise<void>;
   attachLoop(path: string, opts: LoopOptions): Promise<LoopAttachment>;
   detachLoop(device: string, holdFd: number | null): Promise<void>;
   lz4FrameBound(length: number): number;
@@ -234,6 +235,12 @@ export async function dataRanges(path: string, start: number, end: number): Prom
   checkOffset('start', start);
   checkOffset('end', end);
   return keepStack(addon.dataRanges(path, start, end), new Error());
+}
+
+/** syncfs(2): makes everything written to the file system holding `path` durable. */
+export async function syncFs(path: string): Promise<void> {
+  if (typeof path !== 'string' || path === '') throw invalid('path', 'a non-empty string', path);
+  return keepStack(addon.syncFs(path), new Error());
 }
 
 export async function attachLoop(path: string, opts: LoopOptions = {}): Promise<LoopAttachment> {

@@ -18,6 +18,12 @@ export interface ObjectInfo {
 export interface PutOptions {
   /** MD5 hex of body: sent as ETag so the store refuses a damaged upload */
   md5?: string;
+  /**
+   * The object need not be durable when put() resolves, only after the next
+   * flush(): for many objects written before one commit point (a backup's chunks
+   * before its manifest), one barrier instead of one per object.
+   */
+  deferSync?: boolean;
   contentType?: string;
   signal?: AbortSignal;
 }
@@ -35,7 +41,8 @@ export interface ObjectStore {
 
   /**
    * Stores body under name, atomically: readers see the old object or the whole
-   * new one, never a part. Resolves only once the object is durable.
+   * new one, never a part. Resolves once the object is durable (unless
+   * opts.deferSync: then after the next flush()).
    * Rejects with an error for which isNotFound() is true when the container does
    * not exist (Swift answers 404; no store creates containers implicitly).
    */
@@ -47,6 +54,12 @@ export interface ObjectStore {
    * Rejects with an error for which isNotFound() is true when it does not exist.
    */
   get(container: string, name: string, opts?: GetOptions): Promise<Buffer[]>;
+
+  /**
+   * Makes every object put (with deferSync) before this call durable. Stores whose
+   * every put is durable when it resolves (Swift) do nothing.
+   */
+  flush(opts?: GetOptions): Promise<void>;
 
   /** The object's info, or null when it does not exist. */
   head(container: string, name: string, opts?: GetOptions): Promise<ObjectInfo | null>;

@@ -112,6 +112,10 @@ export class RetryStore implements ObjectStore {
     return this.#run('get', container, name, opts?.signal, () => this.#inner.get(container, name, opts));
   }
 
+  flush(opts?: GetOptions): Promise<void> {
+    return this.#run('flush', '', '', opts?.signal, () => this.#inner.flush(opts));
+  }
+
   head(container: string, name: string, opts?: GetOptions): Promise<ObjectInfo | null> {
     return this.#run('head', container, name, opts?.signal, () => this.#inner.head(container, name, opts));
   }

@@ -225,6 +225,9 @@ export class SwiftStore implements ObjectStore {
     return segments.length ? segments : [Buffer.alloc(0)];
   }
 
+  /** Swift answers a PUT once the object is on disk: nothing to flush. */
+  async flush(): Promise<void> {}
+
   async head(container: string, name: string, opts: GetOptions = {}): Promise<ObjectInfo | null> {
     const where = this.#where('head', container, name);
     const path = this.#objectPath(where, container, name);

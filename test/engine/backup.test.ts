@@ -221,6 +221,7 @@ t.test('at most maxInFlight chunks are uploaded at once', async (t) => {
   let max = 0;
   // A pass-through to the real store that holds each put a little, to see overlap.
   const slow: ObjectStore = Object.create(env.store, {
+    flush: { value: (o?: Parameters<ObjectStore['flush']>[0]) => env.store.flush(o) },
     put: {
       value: async (...args: Parameters<ObjectStore['put']>) => {
         now++;

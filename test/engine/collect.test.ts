@@ -49,6 +49,7 @@ function recording(store: ObjectStore, deleted: string[]): ObjectStore {
     describe: store.describe,
     ensureContainer: (c, o) => store.ensureContainer(c, o),
     put: (c, n, b, o) => store.put(c, n, b, o),
+    flush: (o) => store.flush(o),
     get: (c, n, o) => store.get(c, n, o),
     head: (c, n, o) => store.head(c, n, o),
     delete: async (c, n, o) => {

@@ -47,6 +47,10 @@ class Flaky implements ObjectStore {
     this.#enter('get');
     return this.#inner.get(c, n, o);
   }
+  async flush(o?: GetOptions): Promise<void> {
+    return this.#inner.flush(o);
+  }
+
   async head(c: string, n: string, o?: GetOptions): Promise<ObjectInfo | null> {
     this.#enter('head');
     return this.#inner.head(c, n, o);

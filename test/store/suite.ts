@@ -104,6 +104,17 @@ export async function storeConformance(t: Test, name: string, make: (t: Test) =>
       t.same(await names(store.list(c, '')), ['d/y'], 'the other object stays');
     });
 
+    t.test('a deferred put is visible at once; flush resolves, also with nothing to flush', async (t) => {
+      const { store, c } = await setup(t);
+      await store.flush();
+      await store.put(c, 'deferred/a', Buffer.from('a'), { deferSync: true });
+      await store.put(c, 'deferred/b', Buffer.from('bb'), { deferSync: true });
+      t.equal(Buffer.concat(await store.get(c, 'deferred/a')).toString(), 'a', 'readable before the flush');
+      await store.flush();
+      await store.flush();
+      t.same(await names(store.list(c, 'deferred/')), ['deferred/a', 'deferred/b']);
+    });
+
     t.test('ensureContainer twice succeeds and keeps the objects', async (t) => {
       const { store, c } = await setup(t);
       await store.put(c, 'kept', Buffer.from('k'));
