@@ -11,6 +11,7 @@
         "native/device_workers.cc",
         "native/device_wrap.cc",
         "native/digest_set.cc",
+        "native/file_write.cc",
         "native/loop.cc",
         "native/loop_workers.cc",
         "native/sys_error.cc"

@@ -43,6 +43,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openDevice", Napi::Function::New(env, OpenDevice, "openDevice"));
   exports.Set("dataRanges", Napi::Function::New(env, DataRangesJs, "dataRanges"));
   exports.Set("syncFs", Napi::Function::New(env, SyncFsJs, "syncFs"));
+  exports.Set("writeNewFile", Napi::Function::New(env, WriteNewFileJs, "writeNewFile"));
   exports.Set("attachLoop", Napi::Function::New(env, AttachLoopJs, "attachLoop"));
   exports.Set("detachLoop", Napi::Function::New(env, DetachLoopJs, "detachLoop"));
   exports.Set("lz4FrameBound", Napi::Function::New(env, Lz4FrameBoundJs, "lz4FrameBound"));

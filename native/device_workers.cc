@@ -4,6 +4,7 @@
 
 #include "args.h"
 #include "device_wrap.h"
+#include "file_write.h"
 #include "promise_worker.h"
 
 namespace volbackd {
@@ -67,6 +68,27 @@ class CloseWorker : public PromiseWorker {
   std::shared_ptr<Device> dev_;
 };
 
+class WriteNewFileWorker : public PromiseWorker {
+ public:
+  WriteNewFileWorker(Napi::Env env, std::string path, Napi::Buffer<uint8_t> body, bool sync)
+      : PromiseWorker(env, "volbackd.writeNewFile"),
+        path_(std::move(path)),
+        ref_(Napi::Persistent(body)),
+        data_(body.Data()),
+        len_(body.Length()),
+        sync_(sync) {}
+
+ protected:
+  void Run() override { err_ = WriteNewFile(path_, data_, len_, sync_); }
+
+ private:
+  std::string path_;
+  Napi::Reference<Napi::Buffer<uint8_t>> ref_;  // keeps the bytes alive while the worker writes them
+  const uint8_t* data_;
+  size_t len_;
+  bool sync_;
+};
+
 class SyncFsWorker : public PromiseWorker {
  public:
   SyncFsWorker(Napi::Env env, std::string path) : PromiseWorker(env, "volbackd.syncFs"), path_(std::move(path)) {}
@@ -112,6 +134,13 @@ Napi::Value OpenDevice(const Napi::CallbackInfo& info) {
   opts.direct = BoolOpt(o, "direct", true);
   opts.allow_buffered = BoolOpt(o, "allowBuffered", false);
   return (new OpenWorker(info.Env(), path, opts))->Queue();
+}
+
+Napi::Value WriteNewFileJs(const Napi::CallbackInfo& info) {
+  std::string path = StringArg(info[0], "path");
+  if (!info[1].IsBuffer()) throw Napi::TypeError::New(info.Env(), "body must be a Buffer");
+  if (!info[2].IsBoolean()) throw Napi::TypeError::New(info.Env(), "sync must be a boolean");
+  return (new WriteNewFileWorker(info.Env(), path, info[1].As<Napi::Buffer<uint8_t>>(), info[2].As<Napi::Boolean>().Value()))->Queue();
 }
 
 Napi::Value SyncFsJs(const Napi::CallbackInfo& info) {

@@ -14,6 +14,8 @@ class DeviceWrap;
 
 // openDevice(path, { write, direct, allowBuffered }) -> Promise<Device>
 Napi::Value OpenDevice(const Napi::CallbackInfo& info);
+// writeNewFile(path, buffer, sync) -> Promise<void> (see file_write.h)
+Napi::Value WriteNewFileJs(const Napi::CallbackInfo& info);
 // syncFs(path) -> Promise<void>: syncfs(2) of the file system holding path
 Napi::Value SyncFsJs(const Napi::CallbackInfo& info);
 // dataRanges(path, start, end) -> Promise<Array<[start, end]>>

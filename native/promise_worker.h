@@ -6,10 +6,28 @@
 #pragma once
 
 #include <napi.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "sys_error.h"
 
 namespace volbackd {
+
+// The pool threads that hash and compress would otherwise compete as equals with
+// the JS thread for the cores: under a full-speed backup the API's latency then
+// depends on the scheduler's time slices. Once per pool thread, its niceness is
+// raised by kPoolNice (Linux: per thread), so the JS thread runs first whenever it
+// has work, and the chunk work takes every cycle it leaves.
+constexpr int kPoolNice = 19;
+inline void LowerThisThreadPriority() {
+  thread_local bool done = false;
+  if (done) return;
+  done = true;
+  pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
+  int now = getpriority(PRIO_PROCESS, static_cast<id_t>(tid));
+  setpriority(PRIO_PROCESS, static_cast<id_t>(tid), now + kPoolNice);  // raising is always allowed
+}
 
 class PromiseWorker : public Napi::AsyncWorker {
  public:
@@ -32,6 +50,7 @@ class PromiseWorker : public Napi::AsyncWorker {
 
  private:
   void Execute() override {
+    LowerThisThreadPriority();
     Run();
     if (err_.failed()) SetError(err_.Message());
   }

@@ -22,7 +22,8 @@ import { ddDirectRead, ddDirectWrite, directLoop, dropCaches, MiB, mbps, parseFl
 import { ADMIN_TOKEN, TENANT, measureLatency, percentile, startBenchDaemon, type BenchDaemon } from './lib/bench-daemon.js';
 import { changeRegions, makeVolume } from './lib/make-volume.js';
 
-const USAGE = 'usage: npm run bench -- --store fs|swift [--size-mib N] [--changed-percent P] [--json] [--dir DIR] [--keep]';
+const USAGE =
+  'usage: npm run bench -- --store fs|swift [--size-mib N] [--changed-percent P] [--api-clients N] [--api-think-ms MS] [--no-restic] [--json] [--dir DIR] [--keep]';
 const SWIFT_AIO = new URL('../../scripts/swift-aio', import.meta.url).pathname;
 
 interface SwiftInfo {
@@ -141,7 +142,13 @@ function restic(work: string, img: string, size: number, sw: SwiftInfo | null, c
 }
 
 async function main(): Promise<void> {
-  const f = parseFlags(process.argv.slice(2), { store: 'value', 'size-mib': 'value', 'changed-percent': 'value', json: 'flag', dir: 'value', keep: 'flag' }, USAGE);
+  const f = parseFlags(
+    process.argv.slice(2),
+    { store: 'value', 'size-mib': 'value', 'changed-percent': 'value', 'api-clients': 'value', 'api-think-ms': 'value', 'no-restic': 'flag', json: 'flag', dir: 'value', keep: 'flag' },
+    USAGE,
+  );
+  const apiClients = Number(f['api-clients'] ?? 20);
+  const thinkMs = Number(f['api-think-ms'] ?? 50);
   const store = String(f.store ?? 'fs');
   if (store !== 'fs' && store !== 'swift') throw new Error(`--store must be fs or swift\n${USAGE}`);
   const sizeMiB = Number(f['size-mib'] ?? 2048);
@@ -204,11 +211,13 @@ async function main(): Promise<void> {
     };
     const storedBytes = async (): Promise<number> => (sw ? containerBytes(sw, TENANT, 'volumebackups') : duBytes(join(dataDir, 'objects')));
 
-    log(quiet, 'volbackd: full backup (with 20 API clients and RSS sampling) ...');
+    log(quiet, `volbackd: full backup (with ${apiClients} API clients pausing ${thinkMs} ms between requests) ...`);
     const rssBefore = d.rssMiB();
     const fullRun = backup();
-    const latencies = await measureLatency(d, 20, fullRun);
+    const latencies = await measureLatency(d, apiClients, thinkMs, fullRun);
     const full = await fullRun;
+    const fullStats = d.lastBackupStats();
+    const fullEventLoop = d.lastEventLoop();
     const peakRss = d.peakRssMiB();
     const storedFull = await storedBytes();
 
@@ -236,7 +245,7 @@ async function main(): Promise<void> {
     await d.stop();
     daemon = null;
 
-    const rest = await restic(work, img, size, sw, () => change(3), quiet);
+    const rest = f['no-restic'] ? null : await restic(work, img, size, sw, () => change(3), quiet);
 
     const r = {
       store,
@@ -256,10 +265,14 @@ async function main(): Promise<void> {
       rss_before_backup_mib: Math.round(rssBefore),
       api_p99_ms: Math.round(percentile(latencies, 99) * 10) / 10,
       api_requests: latencies.length,
+      api_clients: apiClients,
+      api_think_ms: thinkMs,
       restic_full_mbps: rest?.full ?? null,
       restic_incremental_mbps: rest?.incremental ?? null,
       restic_restore_mbps: rest?.restore ?? null,
       verified,
+      full_backup_engine: fullStats,
+      full_backup_event_loop_ms: fullEventLoop,
     };
     if (f.json) process.stdout.write(JSON.stringify(r) + '\n');
     else {
@@ -273,7 +286,7 @@ async function main(): Promise<void> {
         ['restore (new volume)', `${r.restore_mbps} MB/s${x(r.restore_mbps, sw ? raw.get : ddWrite)} ${sw ? 'raw GET' : 'dd write'}${x(r.restore_mbps, r.restic_restore_mbps)} restic`],
         ['stored bytes full / incremental', `${storedFull} / ${storedIncr}`],
         ['peak RSS of the daemon', `${r.peak_rss_mib} MiB`],
-        ['API p99 during the full backup', `${r.api_p99_ms} ms over ${r.api_requests} requests`],
+        ['API p99 during the full backup', `${r.api_p99_ms} ms over ${r.api_requests} requests (${apiClients} clients, ${thinkMs} ms pauses)`],
         ['restic full / incremental / restore', rest ? `${rest.full} / ${rest.incremental} / ${rest.restore} MB/s` : 'not installed'],
         ['restored bytes identical', verified ? 'yes' : 'NO'],
       ]);

@@ -1,6 +1,7 @@
 // The composition root: builds every service from the configuration, settles
 // what a crash left, then serves the API. Nothing else wires layers together.
 import { mkdirSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { buildApp } from './api/app.js';
@@ -67,7 +68,17 @@ export async function startDaemon(cfg: Config, opts: DaemonOptions = {}): Promis
 
   const abort = new AbortController();
   const tokens = new Map<number, string>();
-  const ctx: JobContext = { catalog, volumes, stores, config: cfg, log, locks: new KeyedMutex(), tokens, signal: abort.signal };
+  // How long the JS thread made callbacks wait: the number behind API latency
+  // while chunk work saturates the cores (reported with each backup).
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  const eventLoop = (): { p50: number; p99: number; max: number } => {
+    const ms = (ns: number): number => Math.round(ns / 1e5) / 10;
+    const r = { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) };
+    loopDelay.reset();
+    return r;
+  };
+  const ctx: JobContext = { catalog, volumes, stores, config: cfg, log, locks: new KeyedMutex(), tokens, signal: abort.signal, eventLoop };
   const jobs = new JobRunner(ctx, cfg.jobs.concurrency);
   const unsettled = await settleAtStart(ctx);
 
@@ -87,6 +98,7 @@ export async function startDaemon(cfg: Config, opts: DaemonOptions = {}): Promis
     log,
     close() {
       closed ??= (async () => {
+        loopDelay.disable();
         await app.close();
         abort.abort(new Error('volbackd is stopping'));
         await jobs.stop();

@@ -17,6 +17,9 @@ export interface BenchDaemon {
   waitBackup(id: string): Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   waitVolume(id: string): Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   rssMiB(): number;
+  /** the engine's own account of the last backup (its "backup available" log line) */
+  lastBackupStats(): Record<string, unknown> | null;
+  lastEventLoop(): Record<string, unknown> | null;
   peakRssMiB(): number;
   stop(): Promise<void>;
 }
@@ -31,12 +34,18 @@ export async function startBenchDaemon(dataDir: string, storeToml: string): Prom
   // The log is read to the end (a full pipe would stall the daemon); its
   // "listening" line gives the address. Info level, as in production: the
   // per-request lines are part of what the API latency costs.
+  let lastStats: Record<string, unknown> | null = null;
+  let lastLoop: Record<string, unknown> | null = null;
   const url = await new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: proc.stdout! });
     const timer = setTimeout(() => reject(new Error('volbackd did not start within 60 s')), 60_000);
     rl.on('line', (line) => {
       try {
-        const l = JSON.parse(line) as { msg?: string; address?: string };
+        const l = JSON.parse(line) as { msg?: string; address?: string; stats?: Record<string, unknown>; eventLoop?: Record<string, unknown> };
+        if (l.msg === 'backup available' && l.stats) {
+          lastStats = l.stats;
+          lastLoop = l.eventLoop ?? null;
+        }
         if (l.msg === 'volbackd listening' && l.address) {
           clearTimeout(timer);
           resolve(l.address);
@@ -77,6 +86,8 @@ export async function startBenchDaemon(dataDir: string, storeToml: string): Prom
     waitBackup: (id) => poll(`/v1.1/${TENANT}/hp-volume-backups/${id}`, 'backup', ['creating', 'restoring', 'deleting']),
     waitVolume: (id) => poll(`/v1.1/${TENANT}/os-volumes/${id}`, 'volume', ['creating', 'backing-up', 'restoring-backup', 'deleting']),
     rssMiB: () => status('VmRSS'),
+    lastBackupStats: () => lastStats,
+    lastEventLoop: () => lastLoop,
     peakRssMiB: () => status('VmHWM'),
     async stop() {
       if (proc.exitCode !== null) return;
@@ -86,8 +97,12 @@ export async function startBenchDaemon(dataDir: string, storeToml: string): Prom
   };
 }
 
-/** `clients` loops of GET …/hp-volume-backups/detail until `done` resolves; latencies in ms. */
-export async function measureLatency(d: BenchDaemon, clients: number, done: Promise<unknown>): Promise<number[]> {
+/**
+ * `clients` API clients until `done` resolves, each sending GET
+ * …/hp-volume-backups/detail, waiting for the answer, then pausing `thinkMs` (a
+ * tool polling for status; 0 = a tight loop); latencies in ms.
+ */
+export async function measureLatency(d: BenchDaemon, clients: number, thinkMs: number, done: Promise<unknown>): Promise<number[]> {
   let stop = false;
   void done.finally(() => (stop = true));
   const lat: number[] = [];
@@ -97,6 +112,7 @@ export async function measureLatency(d: BenchDaemon, clients: number, done: Prom
         const t0 = performance.now();
         await d.call('GET', `/v1.1/${TENANT}/hp-volume-backups/detail`);
         lat.push(performance.now() - t0);
+        if (thinkMs > 0) await sleep(thinkMs);
       }
     }),
   );

@@ -56,6 +56,8 @@ export interface BackupStats {
   uploadedChunks: number;
   bytesRead: number;
   storedBytes: number;
+  /** where the time went: chunks (read, compress, put), flush, manifest */
+  seconds: { chunks: number; flush: number; manifest: number };
 }
 
 export interface BackupResult {
@@ -87,7 +89,23 @@ export async function backupVolume(input: BackupInput): Promise<BackupResult> {
     const builder = new ManifestBuilder(size, input.chunkSize);
     const known = new DigestSet();
     known.addMany([...input.known]);
-    const stats: BackupStats = { chunks: builder.count, zeroChunks: 0, holeChunks: 0, knownChunks: 0, uploadedChunks: 0, bytesRead: 0, storedBytes: 0 };
+    const stats: BackupStats = {
+      chunks: builder.count,
+      zeroChunks: 0,
+      holeChunks: 0,
+      knownChunks: 0,
+      uploadedChunks: 0,
+      bytesRead: 0,
+      storedBytes: 0,
+      seconds: { chunks: 0, flush: 0, manifest: 0 },
+    };
+    let t0 = performance.now();
+    const lap = (): number => {
+      const t = performance.now();
+      const s = Math.round(t - t0) / 1000;
+      t0 = t;
+      return s;
+    };
     const digests = new Set<string>();
     const free: Buffer[] = [];
     const outSize = outBufferSize(input.chunkSize);
@@ -143,12 +161,15 @@ export async function backupVolume(input: BackupInput): Promise<BackupResult> {
       volume: { ...input.volume, size_gb: Math.ceil(size / 2 ** 30) },
       stored: { objects: stats.uploadedChunks + 1, bytes: stats.storedBytes },
     });
+    stats.seconds.chunks = lap();
     await input.store.flush(input.signal ? { signal: input.signal } : {});
+    stats.seconds.flush = lap();
     const body = await serialize(manifest);
     await input.store.put(input.container, manifestKey(input.volume.uuid, input.backup.uuid), body, {
       contentType: 'application/json',
       ...(input.signal ? { signal: input.signal } : {}),
     });
+    stats.seconds.manifest = lap();
     return { manifest, digests, stats, objectCount: stats.uploadedChunks + 1 };
   } finally {
     await dev.close();

@@ -54,7 +54,7 @@ export async function runBackupJob(ctx: JobContext, job: JobRow): Promise<void> 
       if (!ctx.catalog.commitBackup(backup.id, { digests: result.digests, object_count: result.objectCount, stored_bytes: result.stats.storedBytes })) {
         throw new Error(`backup ${backup.id} was settled while it ran`);
       }
-      log.info({ stats: result.stats, objects: result.objectCount }, 'backup available');
+      log.info({ stats: result.stats, objects: result.objectCount, eventLoop: ctx.eventLoop?.() }, 'backup available');
     } catch (err) {
       // Shutting down: leave the status as it is; start-up settles it like a crash.
       if (ctx.signal.aborted) throw err;

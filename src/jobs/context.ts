@@ -18,6 +18,8 @@ export interface JobContext {
   /** callers' tokens for jobs that write with the user's own credentials (never persisted) */
   tokens: Map<number, string>;
   signal: AbortSignal;
+  /** the JS thread's responsiveness since the last call (p50/p99/max delay in ms), for job logs */
+  eventLoop?: () => { p50: number; p99: number; max: number };
 }
 
 export function scopeOf(b: Pick<BackupRow, 'tenant_id' | 'container' | 'volume_uuid'>): ChunkScope {

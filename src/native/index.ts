@@ -99,6 +99,7 @@ interface Addon {
   openDevice(path: string, opts: OpenOptions): Promise<RawDevice>;
   dataRanges(path: string, start: number, end: number): Promise<Array<[number, number]>>;
   syncFs(path: string): Promise<void>;
+  writeNewFile(path: string, body: Buffer, sync: boolean): Promise<void>;
   attachLoop(path: string, opts: LoopOptions): Promise<LoopAttachment>;
   detachLoop(device: string, holdFd: number | null): Promise<void>;
   lz4FrameBound(length: number): number;
@@ -235,6 +236,16 @@ export async function dataRanges(path: string, start: number, end: number): Prom
   checkOffset('start', start);
   checkOffset('end', end);
   return keepStack(addon.dataRanges(path, start, end), new Error());
+}
+
+/**
+ * Creates `path` (it must not exist), writes `body`, then fdatasync()s it, or with
+ * sync=false only starts its writeback; one pool hop. A partly written file is removed.
+ */
+export async function writeNewFile(path: string, body: Buffer, sync: boolean): Promise<void> {
+  if (typeof path !== 'string' || path === '') throw invalid('path', 'a non-empty string', path);
+  if (!Buffer.isBuffer(body)) throw invalid('body', 'a Buffer', body);
+  return keepStack(addon.writeNewFile(path, body, sync === true), new Error());
 }
 
 /** syncfs(2): makes everything written to the file system holding `path` durable. */

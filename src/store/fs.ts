@@ -10,9 +10,9 @@
 // size, fsync, close, rename over the target, fsync the directory; the temp is
 // removed on any error. Names are validated first so nothing escapes the root.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, opendir, readFile, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, opendir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { syncFs } from '../native/index.js';
+import { syncFs, writeNewFile } from '../native/index.js';
 import {
   NotFoundError,
   StoreError,
@@ -90,30 +90,17 @@ class FsStore implements ObjectStore {
     const target = join(cdir, name);
     const dir = dirname(target);
     const temp = join(dir, tempName(basename(target)));
-    let fh: FileHandle | undefined;
     try {
       opts.signal?.throwIfAborted();
-      fh = await createTemp(where, cdir, dir, temp);
-      let done = 0;
-      while (done < body.length) {
-        const { bytesWritten } = await fh.write(body, done, body.length - done, done);
-        if (bytesWritten === 0) break;
-        done += bytesWritten;
-      }
-      const size = (await fh.stat()).size;
-      if (done !== body.length || size !== body.length) {
-        throw new StoreError(`${where}: short write: ${size} of ${body.length} bytes on disk`, { retryable: true, code: 'EIO' });
-      }
-      if (!opts.deferSync) await fh.sync();
-      const closing = fh;
-      fh = undefined;
-      await closing.close();
+      // Create, write every byte, fdatasync (or with deferSync only start the
+      // writeback, so the final flush finds little left to do), close: one native
+      // pool hop; a failed write removes its temp file.
+      await writeTemp(where, cdir, dir, temp, body, !opts.deferSync);
       opts.signal?.throwIfAborted();
       await renameOver(where, name, temp, target);
       if (opts.deferSync) this.#unsynced = true;
       else await syncDir(dir);
     } catch (err) {
-      await fh?.close().catch(() => {});
       await unlink(temp).catch(() => {}); // gone already when the rename happened
       throw fsError(where, err, false);
     }
@@ -279,11 +266,11 @@ class FsStore implements ObjectStore {
   }
 }
 
-/** Opens the temp file, creating the object's pseudo-directories when missing. */
-async function createTemp(where: string, cdir: string, dir: string, temp: string): Promise<FileHandle> {
+/** Writes the temp file, creating the object's pseudo-directories when missing. */
+async function writeTemp(where: string, cdir: string, dir: string, temp: string, body: Buffer, sync: boolean): Promise<void> {
   for (let tries = 1; ; tries++) {
     try {
-      return await open(temp, 'wx', 0o600);
+      return await writeNewFile(temp, body, sync);
     } catch (err) {
       // ENOENT again after mkdirs: a delete removed the directory meanwhile; go again.
       if (errno(err) !== 'ENOENT' || tries === 4) throw err;

@@ -67,6 +67,7 @@ t.test('the manifest records null for zero chunks and the xxhsum -H2 digest of e
     uploadedChunks: 6,
     bytesRead: SIZE,
     storedBytes: r.stats.storedBytes,
+    seconds: r.stats.seconds,
   });
   t.equal(r.objectCount, r.stats.uploadedChunks + 1, 'object_count = uploaded chunks + the manifest');
   t.same(m.stored, { objects: r.objectCount, bytes: r.stats.storedBytes });
