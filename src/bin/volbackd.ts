@@ -33,7 +33,8 @@ async function main(): Promise<void> {
     return;
   }
   // Enough pool threads for reads, compression on every core, and fs work at once.
-  process.env.UV_THREADPOOL_SIZE ??= String(Math.min(64, Math.max(8, availableParallelism() * 2 + 4)));
+  // (reads+compression take at most 2 x cores + 2 of them, see backup.read_concurrency)
+  process.env.UV_THREADPOOL_SIZE ??= String(Math.min(64, Math.max(8, availableParallelism() * 4 + 4)));
 
   const { loadConfig, ConfigError } = await import('../config.js');
   const { startDaemon } = await import('../daemon.js');
