@@ -283,19 +283,19 @@ async function main(): Promise<void> {
     };
     if (f.json) process.stdout.write(JSON.stringify(r) + '\n');
     else {
-      const x = (a: number | null, b: number | null): string => (a && b ? `  = ${Math.round((a / b) * 100) / 100} x` : '');
+      const x = (a: number | null, b: number | null, what: string): string => (a && b ? `  = ${Math.round((a / b) * 100) / 100} x ${what}` : '');
       printTable(`volbackd benchmark: ${store} store, ${sizeMiB} MiB realistic volume, ${changed}% changed (MB = 10^6 bytes)`, [
         ['dd iflag=direct read', `${ddRead} MB/s`],
         ['dd oflag=direct write', `${ddWrite} MB/s`],
         ...(sw ? ([['raw Swift PUT / GET', `${raw.put} / ${raw.get} MB/s (concurrency ${raw.concurrency})`]] as Array<[string, string]>) : []),
-        ['full backup', `${r.full_backup_mbps} MB/s${x(r.full_backup_mbps, sw ? raw.put : ddRead)} ${sw ? 'raw PUT' : 'dd read'}${x(r.full_backup_mbps, r.restic_full_mbps)} restic`],
-        ['incremental backup', `${r.incremental_backup_mbps} MB/s${x(r.incremental_backup_mbps, ddRead)} dd read${x(r.incremental_backup_mbps, r.restic_incremental_mbps)} restic`],
-        ['restore (new volume)', `${r.restore_mbps} MB/s${x(r.restore_mbps, sw ? raw.get : ddWrite)} ${sw ? 'raw GET' : 'dd write'}${x(r.restore_mbps, r.restic_restore_mbps)} restic`],
+        ['full backup', `${r.full_backup_mbps} MB/s${x(r.full_backup_mbps, sw ? raw.put : ddRead, sw ? 'raw PUT' : 'dd read')}${x(r.full_backup_mbps, r.restic_full_mbps, 'restic')}`],
+        ['incremental backup', `${r.incremental_backup_mbps} MB/s${x(r.incremental_backup_mbps, ddRead, 'dd read')}${x(r.incremental_backup_mbps, r.restic_incremental_mbps, 'restic')}`],
+        ['restore (new volume)', `${r.restore_mbps} MB/s${x(r.restore_mbps, sw ? raw.get : ddWrite, sw ? 'raw GET' : 'dd write')}${x(r.restore_mbps, r.restic_restore_mbps, 'restic')}`],
         ['stored bytes full / incremental', `${storedFull} / ${storedIncr}`],
         ['peak RSS of the daemon', `${r.peak_rss_mib} MiB`],
         ['full backup under API load', `${r.full_backup_under_api_load_mbps} MB/s`],
         ['API p99 during that backup', `${r.api_p99_ms} ms over ${r.api_requests} requests (${apiClients} clients, ${thinkMs} ms pauses)`],
-        ['restic full / incremental / restore', rest ? `${rest.full} / ${rest.incremental} / ${rest.restore} MB/s` : 'not installed'],
+        ['restic full / incremental / restore', rest ? `${rest.full} / ${rest.incremental} / ${rest.restore} MB/s` : f['no-restic'] ? 'not run (--no-restic)' : 'not installed'],
         ['restored bytes identical', verified ? 'yes' : 'NO'],
       ]);
     }

@@ -29,6 +29,8 @@ export interface Config {
   listen: { host: string; port: number };
   data_dir: string;
   log_level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** niceness of the JS thread, which serves the API (pool threads run 19 above it) */
+  api_nice: number;
   auth: { provider: 'static' | 'swift'; tokens_file: string; cache_seconds: number };
   store: { type: 'fs' | 'swift'; path: string } & SwiftStoreConfig;
   backup: { chunk_size_mib: number; default_container: string; max_in_flight: number; read_concurrency: number };
@@ -64,6 +66,7 @@ const SCHEMA: Record<string, KeySpec | Record<string, KeySpec>> = {
   listen: str,
   data_dir: str,
   log_level: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+  api_nice: int(-20, 19),
   auth: { provider: oneOf('static', 'swift'), tokens_file: str, cache_seconds: num(0, 3600) },
   store: {
     type: oneOf('fs', 'swift'),
@@ -183,6 +186,7 @@ export function loadConfig(o: ConfigOverrides = {}, cwd = process.cwd()): Config
     listen,
     data_dir: dataDir,
     log_level: (file.log_level as Config['log_level'] | undefined) ?? 'info',
+    api_nice: (file.api_nice as number | undefined) ?? -5,
     auth: {
       provider: (auth.provider as 'static' | 'swift' | undefined) ?? 'static',
       tokens_file: path(auth.tokens_file, fileBase, resolve(dataDir, 'tokens.json')),

@@ -1,5 +1,6 @@
 // The composition root: builds every service from the configuration, settles
 // what a crash left, then serves the API. Nothing else wires layers together.
+import { setMaxListeners } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
@@ -67,6 +68,7 @@ export async function startDaemon(cfg: Config, opts: DaemonOptions = {}): Promis
   await volumes.attachAll(catalog.volumes.live());
 
   const abort = new AbortController();
+  setMaxListeners(0, abort.signal); // every running job's requests listen on it
   const tokens = new Map<number, string>();
   // How long the JS thread made callbacks wait: the number behind API latency
   // while chunk work saturates the cores (reported with each backup).

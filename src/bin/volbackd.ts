@@ -3,7 +3,7 @@
 //
 // Sizes the libuv thread pool before anything uses it (O_DIRECT reads, hashing
 // and compression all run there), then loads the daemon.
-import { availableParallelism } from 'node:os';
+import { availableParallelism, setPriority } from 'node:os';
 import { parseArgs } from 'node:util';
 
 const USAGE = `usage: volbackd [--config FILE] [--listen HOST:PORT] [--data-dir DIR]
@@ -51,6 +51,15 @@ async function main(): Promise<void> {
       process.exit(2);
     }
     throw err;
+  }
+  // The JS thread answers the API: ahead of other work on the host (lowering a
+  // niceness needs root; without it the thread stays where it is). Linux keeps
+  // niceness per thread, so this moves only this thread; the pool threads, created
+  // later, start from here and move themselves 19 lower (native/promise_worker.h).
+  try {
+    setPriority(cfg.api_nice);
+  } catch {
+    // not permitted: keep the inherited niceness
   }
   const daemon = await startDaemon(cfg, {
     onTokensGenerated: (tokens, path) => {

@@ -1,6 +1,6 @@
 // One job: the backups and backup_chunks tables' queries. Status changes go
 // through transitions.ts.
-import type { Db } from './db.js';
+import { prepared, type Db } from './db.js';
 import { now, type BackupRow, type BackupStatus, type ChunkScope } from './types.js';
 
 export interface NewBackup {
@@ -23,30 +23,29 @@ export class BackupTable {
   constructor(private readonly db: Db) {}
 
   get(tenantId: string, id: number): BackupRow | undefined {
-    return this.db.prepare('SELECT * FROM backups WHERE id = ? AND tenant_id = ?').get(id, tenantId) as BackupRow | undefined;
+    return prepared(this.db, 'SELECT * FROM backups WHERE id = ? AND tenant_id = ?').get(id, tenantId) as BackupRow | undefined;
   }
 
   byId(id: number): BackupRow | undefined {
-    return this.db.prepare('SELECT * FROM backups WHERE id = ?').get(id) as BackupRow | undefined;
+    return prepared(this.db, 'SELECT * FROM backups WHERE id = ?').get(id) as BackupRow | undefined;
   }
 
   list(tenantId: string): BackupRow[] {
-    return this.db.prepare('SELECT * FROM backups WHERE tenant_id = ? ORDER BY id').all(tenantId) as BackupRow[];
+    return prepared(this.db, 'SELECT * FROM backups WHERE tenant_id = ? ORDER BY id').all(tenantId) as BackupRow[];
   }
 
   withStatus(status: BackupStatus): BackupRow[] {
-    return this.db.prepare('SELECT * FROM backups WHERE status = ? ORDER BY id').all(status) as BackupRow[];
+    return prepared(this.db, 'SELECT * FROM backups WHERE status = ? ORDER BY id').all(status) as BackupRow[];
   }
 
   /** Unfinished backups whose chunks may still be on the store. */
   gcPending(): BackupRow[] {
-    return this.db.prepare(`SELECT * FROM backups WHERE gc_pending = 1 ORDER BY id`).all() as BackupRow[];
+    return prepared(this.db, `SELECT * FROM backups WHERE gc_pending = 1 ORDER BY id`).all() as BackupRow[];
   }
 
   insert(b: NewBackup): BackupRow {
     const t = now();
-    const info = this.db
-      .prepare(
+    const info = prepared(this.db, 
         `INSERT INTO backups (uuid, tenant_id, volume_id, volume_uuid, container, display_name, display_description, status, size_gb, size_bytes, chunk_size, created_at, updated_at)
          VALUES (@uuid, @tenant_id, @volume_id, @volume_uuid, @container, @display_name, @display_description, 'creating', @size_gb, @size_bytes, @chunk_size, @t, @t)`,
       )
@@ -56,7 +55,7 @@ export class BackupTable {
 
   move(id: number, from: readonly BackupStatus[], to: BackupStatus): boolean {
     const marks = from.map(() => '?').join(', ');
-    const r = this.db.prepare(`UPDATE backups SET status = ?, updated_at = ? WHERE id = ? AND status IN (${marks})`).run(to, now(), id, ...from);
+    const r = prepared(this.db, `UPDATE backups SET status = ?, updated_at = ? WHERE id = ? AND status IN (${marks})`).run(to, now(), id, ...from);
     return r.changes === 1;
   }
 
@@ -64,23 +63,22 @@ export class BackupTable {
     const keys = Object.keys(fields);
     if (keys.length === 0) return;
     const sets = keys.map((k) => `${k} = @${k}`).join(', ');
-    this.db.prepare(`UPDATE backups SET ${sets}, updated_at = @updated_at WHERE id = @id`).run({ ...fields, updated_at: now(), id });
+    prepared(this.db, `UPDATE backups SET ${sets}, updated_at = @updated_at WHERE id = @id`).run({ ...fields, updated_at: now(), id });
   }
 
   remove(id: number): void {
-    this.db.prepare('DELETE FROM backup_chunks WHERE backup_id = ?').run(id);
-    this.db.prepare('DELETE FROM backups WHERE id = ?').run(id);
+    prepared(this.db, 'DELETE FROM backup_chunks WHERE backup_id = ?').run(id);
+    prepared(this.db, 'DELETE FROM backups WHERE id = ?').run(id);
   }
 
   addChunkRefs(backupId: number, digests: Iterable<string>): void {
-    const ins = this.db.prepare('INSERT OR IGNORE INTO backup_chunks (backup_id, digest) VALUES (?, ?)');
+    const ins = prepared(this.db, 'INSERT OR IGNORE INTO backup_chunks (backup_id, digest) VALUES (?, ?)');
     for (const d of digests) ins.run(backupId, d);
   }
 
   /** Digests referenced by the live backups of a scope: what a new backup need not upload. */
   liveDigests(scope: ChunkScope, exceptBackupId = -1): Set<string> {
-    const rows = this.db
-      .prepare(
+    const rows = prepared(this.db, 
         `SELECT DISTINCT c.digest FROM backup_chunks c JOIN backups b ON b.id = c.backup_id
          WHERE b.tenant_id = ? AND b.container = ? AND b.volume_uuid = ? AND b.status IN ${LIVE} AND b.id != ?`,
       )
@@ -90,13 +88,12 @@ export class BackupTable {
   }
 
   digestsOf(backupId: number): string[] {
-    return this.db.prepare('SELECT digest FROM backup_chunks WHERE backup_id = ? ORDER BY digest').pluck().all(backupId) as string[];
+    return prepared(this.db, 'SELECT digest FROM backup_chunks WHERE backup_id = ? ORDER BY digest').pluck().all(backupId) as string[];
   }
 
   /** Digests of `backupId` that no other live backup of its scope references. */
   exclusiveDigests(backup: BackupRow): string[] {
-    return this.db
-      .prepare(
+    return prepared(this.db, 
         `SELECT c.digest FROM backup_chunks c WHERE c.backup_id = @id AND NOT EXISTS (
            SELECT 1 FROM backup_chunks o JOIN backups b ON b.id = o.backup_id
            WHERE o.digest = c.digest AND b.id != @id AND b.tenant_id = @tenant AND b.container = @container

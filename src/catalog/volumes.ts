@@ -1,5 +1,5 @@
 // One job: the volumes table's queries. Status changes go through transitions.ts.
-import type { Db } from './db.js';
+import { prepared, type Db } from './db.js';
 import { now, type VolumeRow, type VolumeStatus } from './types.js';
 
 export interface NewVolume {
@@ -20,31 +20,30 @@ export class VolumeTable {
 
   /** A tenant's volume; deleted volumes and other tenants' volumes do not exist. */
   get(tenantId: string, id: number): VolumeRow | undefined {
-    return this.db.prepare(`SELECT * FROM volumes WHERE id = ? AND tenant_id = ? AND status != 'deleted'`).get(id, tenantId) as VolumeRow | undefined;
+    return prepared(this.db, `SELECT * FROM volumes WHERE id = ? AND tenant_id = ? AND status != 'deleted'`).get(id, tenantId) as VolumeRow | undefined;
   }
 
   byId(id: number): VolumeRow | undefined {
-    return this.db.prepare('SELECT * FROM volumes WHERE id = ?').get(id) as VolumeRow | undefined;
+    return prepared(this.db, 'SELECT * FROM volumes WHERE id = ?').get(id) as VolumeRow | undefined;
   }
 
   list(tenantId: string): VolumeRow[] {
-    return this.db.prepare(`SELECT * FROM volumes WHERE tenant_id = ? AND status != 'deleted' ORDER BY id`).all(tenantId) as VolumeRow[];
+    return prepared(this.db, `SELECT * FROM volumes WHERE tenant_id = ? AND status != 'deleted' ORDER BY id`).all(tenantId) as VolumeRow[];
   }
 
   /** Every volume the daemon must have attached at run time. */
   live(): VolumeRow[] {
-    return this.db.prepare(`SELECT * FROM volumes WHERE status NOT IN ('deleted', 'creating') ORDER BY id`).all() as VolumeRow[];
+    return prepared(this.db, `SELECT * FROM volumes WHERE status NOT IN ('deleted', 'creating') ORDER BY id`).all() as VolumeRow[];
   }
 
   usedGb(tenantId: string): number {
-    const r = this.db.prepare(`SELECT COALESCE(SUM(size_gb), 0) AS gb FROM volumes WHERE tenant_id = ? AND status != 'deleted'`).get(tenantId) as { gb: number };
+    const r = prepared(this.db, `SELECT COALESCE(SUM(size_gb), 0) AS gb FROM volumes WHERE tenant_id = ? AND status != 'deleted'`).get(tenantId) as { gb: number };
     return r.gb;
   }
 
   insert(v: NewVolume): VolumeRow {
     const t = now();
-    const info = this.db
-      .prepare(
+    const info = prepared(this.db, 
         `INSERT INTO volumes (uuid, tenant_id, display_name, display_description, size_gb, size_bytes, status, device, image_path, managed, created_at, updated_at)
          VALUES (@uuid, @tenant_id, @display_name, @display_description, @size_gb, @size_bytes, @status, @device, @image_path, @managed, @t, @t)`,
       )
@@ -55,7 +54,7 @@ export class VolumeTable {
   /** Moves a volume from one of `from` to `to`; false when it was in another status. */
   move(id: number, from: readonly VolumeStatus[], to: VolumeStatus): boolean {
     const marks = from.map(() => '?').join(', ');
-    const r = this.db.prepare(`UPDATE volumes SET status = ?, updated_at = ? WHERE id = ? AND status IN (${marks})`).run(to, now(), id, ...from);
+    const r = prepared(this.db, `UPDATE volumes SET status = ?, updated_at = ? WHERE id = ? AND status IN (${marks})`).run(to, now(), id, ...from);
     return r.changes === 1;
   }
 }

@@ -3,6 +3,8 @@
 // shared signal is aborted so in-flight calls can give up, no new call starts,
 // and the first error is thrown once every started call has settled (so nothing
 // still uses a buffer when the caller frees it).
+import { setMaxListeners } from 'node:events';
+
 export async function runBounded(
   count: number,
   limit: number,
@@ -13,6 +15,8 @@ export async function runBounded(
   // A limit below 1 (or not a number) still makes progress, one at a time.
   const width = Number.isFinite(limit) && limit >= 1 ? Math.floor(limit) : 1;
   const ctl = new AbortController();
+  // Every call in flight (and every request it makes) listens on this one signal.
+  setMaxListeners(0, ctl.signal);
   const onOuter = (): void => ctl.abort(outer!.reason);
   if (outer?.aborted) throw outer.reason;
   outer?.addEventListener('abort', onOuter, { once: true });

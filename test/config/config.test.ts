@@ -36,6 +36,7 @@ t.test('defaults with no file', async (t) => {
     listen: { host: '127.0.0.1', port: 8776 },
     data_dir: join(cwd, 'var'),
     log_level: 'info',
+    api_nice: -5,
     auth: { provider: 'static', tokens_file: join(cwd, 'var', 'tokens.json'), cache_seconds: 5 },
     store: {
       type: 'fs',
