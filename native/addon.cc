@@ -44,6 +44,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("dataRanges", Napi::Function::New(env, DataRangesJs, "dataRanges"));
   exports.Set("syncFs", Napi::Function::New(env, SyncFsJs, "syncFs"));
   exports.Set("writeNewFile", Napi::Function::New(env, WriteNewFileJs, "writeNewFile"));
+  exports.Set("md5", Napi::Function::New(env, Md5Js, "md5"));
   exports.Set("attachLoop", Napi::Function::New(env, AttachLoopJs, "attachLoop"));
   exports.Set("detachLoop", Napi::Function::New(env, DetachLoopJs, "detachLoop"));
   exports.Set("lz4FrameBound", Napi::Function::New(env, Lz4FrameBoundJs, "lz4FrameBound"));

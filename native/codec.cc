@@ -135,6 +135,18 @@ std::string Lz4FrameDecode(const std::vector<Segment>& segments, uint8_t* dst, s
   return err;
 }
 
+std::string Md5HexSegments(const std::vector<Segment>& segments) {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (!ctx) return std::string();
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  bool ok = EVP_DigestInit_ex(ctx, EVP_md5(), nullptr) == 1;
+  for (const Segment& s : segments) ok = ok && EVP_DigestUpdate(ctx, s.first, s.second) == 1;
+  ok = ok && EVP_DigestFinal_ex(ctx, md, &n) == 1;
+  EVP_MD_CTX_free(ctx);
+  return ok ? ToHex(md, n) : std::string();
+}
+
 std::string Md5Hex(const uint8_t* data, size_t len) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;

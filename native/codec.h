@@ -38,5 +38,7 @@ using Segment = std::pair<const uint8_t*, size_t>;
 std::string Lz4FrameDecode(const std::vector<Segment>& segments, uint8_t* dst, size_t expected);
 
 std::string Md5Hex(const uint8_t* data, size_t len);
+// The MD5 of the segments' bytes, in order (an object body as it was received).
+std::string Md5HexSegments(const std::vector<Segment>& segments);
 
 }  // namespace volbackd

@@ -1,6 +1,9 @@
 #include "device_workers.h"
 
+#include <memory>
 #include <vector>
+
+#include "codec.h"
 
 #include "args.h"
 #include "device_wrap.h"
@@ -89,6 +92,23 @@ class WriteNewFileWorker : public PromiseWorker {
   bool sync_;
 };
 
+class Md5Worker : public PromiseWorker {
+ public:
+  explicit Md5Worker(Napi::Env env) : PromiseWorker(env, "volbackd.md5") {}
+  std::vector<Segment> segments;
+  std::vector<Napi::Reference<Napi::Buffer<uint8_t>>> refs;
+
+ protected:
+  void Run() override {
+    hex_ = Md5HexSegments(segments);
+    if (hex_.empty()) err_ = SysError::Custom("ERR_MD5", "OpenSSL could not compute an MD5");
+  }
+  Napi::Value Result(Napi::Env env) override { return Napi::String::New(env, hex_); }
+
+ private:
+  std::string hex_;
+};
+
 class SyncFsWorker : public PromiseWorker {
  public:
   SyncFsWorker(Napi::Env env, std::string path) : PromiseWorker(env, "volbackd.syncFs"), path_(std::move(path)) {}
@@ -141,6 +161,21 @@ Napi::Value WriteNewFileJs(const Napi::CallbackInfo& info) {
   if (!info[1].IsBuffer()) throw Napi::TypeError::New(info.Env(), "body must be a Buffer");
   if (!info[2].IsBoolean()) throw Napi::TypeError::New(info.Env(), "sync must be a boolean");
   return (new WriteNewFileWorker(info.Env(), path, info[1].As<Napi::Buffer<uint8_t>>(), info[2].As<Napi::Boolean>().Value()))->Queue();
+}
+
+Napi::Value Md5Js(const Napi::CallbackInfo& info) {
+  if (!info[0].IsArray()) throw Napi::TypeError::New(info.Env(), "segments must be an array of Buffers");
+  auto* w = new Md5Worker(info.Env());
+  std::unique_ptr<Md5Worker> guard(w);
+  Napi::Array a = info[0].As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value v = a.Get(i);
+    if (!v.IsBuffer()) throw Napi::TypeError::New(info.Env(), "segments must be an array of Buffers");
+    w->refs.push_back(Napi::Persistent(v.As<Napi::Buffer<uint8_t>>()));
+  }
+  for (auto& r : w->refs) w->segments.emplace_back(r.Value().Data(), r.Value().Length());
+  guard.release();
+  return w->Queue();
 }
 
 Napi::Value SyncFsJs(const Napi::CallbackInfo& info) {

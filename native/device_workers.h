@@ -16,6 +16,8 @@ class DeviceWrap;
 Napi::Value OpenDevice(const Napi::CallbackInfo& info);
 // writeNewFile(path, buffer, sync) -> Promise<void> (see file_write.h)
 Napi::Value WriteNewFileJs(const Napi::CallbackInfo& info);
+// md5(segments) -> Promise<string>: the MD5 of a received body, off the JS thread
+Napi::Value Md5Js(const Napi::CallbackInfo& info);
 // syncFs(path) -> Promise<void>: syncfs(2) of the file system holding path
 Napi::Value SyncFsJs(const Napi::CallbackInfo& info);
 // dataRanges(path, start, end) -> Promise<Array<[start, end]>>

@@ -100,6 +100,7 @@ interface Addon {
   dataRanges(path: string, start: number, end: number): Promise<Array<[number, number]>>;
   syncFs(path: string): Promise<void>;
   writeNewFile(path: string, body: Buffer, sync: boolean): Promise<void>;
+  md5(segments: Buffer[]): Promise<string>;
   attachLoop(path: string, opts: LoopOptions): Promise<LoopAttachment>;
   detachLoop(device: string, holdFd: number | null): Promise<void>;
   lz4FrameBound(length: number): number;
@@ -246,6 +247,12 @@ export async function writeNewFile(path: string, body: Buffer, sync: boolean): P
   if (typeof path !== 'string' || path === '') throw invalid('path', 'a non-empty string', path);
   if (!Buffer.isBuffer(body)) throw invalid('body', 'a Buffer', body);
   return keepStack(addon.writeNewFile(path, body, sync === true), new Error());
+}
+
+/** MD5 (lowercase hex) of the segments' bytes in order, computed on the pool (a received object body). */
+export async function md5(segments: Buffer[]): Promise<string> {
+  if (!Array.isArray(segments) || !segments.every((b) => Buffer.isBuffer(b))) throw invalid('segments', 'an array of Buffers', segments);
+  return keepStack(addon.md5(segments), new Error());
 }
 
 /** syncfs(2): makes everything written to the file system holding `path` durable. */

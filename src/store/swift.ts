@@ -23,9 +23,10 @@
 //
 // The JS thread never hashes or copies chunk bytes: put sends the Buffer as it
 // is (the md5 comes from the native core), get returns the received segments.
-// So get cannot check the body against the ETag; it checks the length, and the
-// engine checks each chunk against its digest name.
+// get checks the length and (with native md5, on the pool) the ETag; the engine
+// then checks each chunk against its digest name.
 import { Agent, type Dispatcher } from 'undici';
+import { md5 } from '../native/index.js';
 import type { SwiftStoreConfig } from '../config.js';
 import {
   NotFoundError,
@@ -222,7 +223,18 @@ export class SwiftStore implements ObjectStore {
     if (length !== undefined && Number(length) !== received) {
       throw new StoreError(`${where}: received ${received} of ${length} bytes`, { retryable: true, code: 'EIO' });
     }
-    return segments.length ? segments : [Buffer.alloc(0)];
+    const body = segments.length ? segments : [Buffer.alloc(0)];
+    // The ETag of a plain object is the MD5 of its body: checked on the pool
+    // (native md5), never on the JS thread. A large-object manifest's ETag is
+    // quoted and is not the body's MD5: not checked (we never write those).
+    const etag = header(res, 'etag');
+    if (etag !== undefined && /^[0-9a-f]{32}$/i.test(etag)) {
+      const got = await md5(body);
+      if (got !== etag.toLowerCase()) {
+        throw new StoreError(`${where}: the body's MD5 ${got} is not its ETag ${etag}: damaged in transit`, { retryable: true, code: 'EBADMSG' });
+      }
+    }
+    return body;
   }
 
   /** Swift answers a PUT once the object is on disk: nothing to flush. */

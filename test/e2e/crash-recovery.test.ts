@@ -69,10 +69,11 @@ t.test('SIGKILL mid-backup and mid-restore: settled on restart, the committed ba
 
   // The committed backup restores to the bytes it had, over whatever is there now
   // (its zero chunks are zeroed on a volume that was not fresh).
-  fillRandom(dev, 0, 4);
+  // After the restart the volume may sit on another loop device: ask again.
+  const devNow = (await api2.as(TOKENS.admin).call('GET', api2.volumes(`/${volId}`))).body.volume.device as string;
+  fillRandom(devNow, 0, 4);
   const target = await api2.restore(String(b1.id), volId);
   t.equal(target.status, 'available');
-  const devNow = (await api2.as(TOKENS.admin).call('GET', api2.volumes(`/${volId}`))).body.volume.device as string;
   t.equal(await sha256File(devNow), sumAtB1, 'the restored volume is byte-identical to the backed-up one');
 
   // Now a restore killed in the middle: backup available, volume error_restoring.

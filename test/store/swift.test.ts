@@ -391,6 +391,18 @@ t.test('answers a real Swift gives only when it is unwell (a stand-in server)', 
     t.match(err, { name: 'StoreError', code: 'EBADMSG', retryable: false });
   });
 
+  t.test('a get whose body does not match its ETag is refused as damaged in transit (retryable)', async (t) => {
+    const body = Buffer.from('the bytes Swift stored');
+    const damaged = Buffer.from(body);
+    damaged[3] = damaged[3]! ^ 1;
+    const server = await standIn(t, (_req, res) => res.writeHead(200, { etag: md5(body), 'content-length': String(damaged.length) }).end(damaged));
+    const err = await failure(userProvider(t, server).forTenant('x', 'tok').get('c', 'o'));
+    t.match(err, { name: 'StoreError', code: 'EBADMSG', retryable: true });
+    t.match((err as Error).message, /damaged in transit/);
+    const good = await standIn(t, (_req, res) => res.writeHead(200, { etag: md5(body), 'content-length': String(body.length) }).end(body));
+    t.same(Buffer.concat(await userProvider(t, good).forTenant('x', 'tok').get('c', 'o')), body, 'a matching body is returned');
+  });
+
   t.test('nothing listens: a retryable ECONNREFUSED naming the call', async (t) => {
     const url = `http://127.0.0.1:${await freePort()}/v1/AUTH_`;
     const err = await failure(userProvider(t, { storageUrlPrefix: url }).forTenant('x', 'tok').head('c', 'o'));
