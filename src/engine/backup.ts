@@ -123,8 +123,10 @@ export async function backupVolume(input: BackupInput): Promise<BackupResult> {
           return;
         }
         await input.readLimiter?.take(length, signal);
-        // At most maxInFlight buffers ever exist: one per running task.
-        const out = free.pop() ?? Buffer.allocUnsafeSlow(outSize);
+        // At most maxInFlight buffers ever exist: one per running task. Shared
+        // memory, so a store may hand the bytes to an I/O worker thread without
+        // copying them (the Swift store does).
+        const out = free.pop() ?? Buffer.from(new SharedArrayBuffer(outSize));
         try {
           const r = await reads.run(() => dev.readChunk(offset, length, { compress: true, md5: input.md5, known, claim: true, out }));
           stats.bytesRead += length;
