@@ -5,6 +5,8 @@
 
 #include "addon_data.h"
 #include "buffer_pool.h"
+#include "chunk_data.h"
+#include "chunk_workers.h"
 #include "codec.h"
 #include "device_workers.h"
 #include "device_wrap.h"
@@ -34,12 +36,16 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   Napi::Function device = DeviceWrap::Define(env);
   Napi::Function digest_set = DigestSet::Define(env);
+  Napi::Function chunk_data = ChunkData::Define(env);
   data->device_ctor = Napi::Persistent(device);
   data->digest_set_ctor = Napi::Persistent(digest_set);
+  data->chunk_data_ctor = Napi::Persistent(chunk_data);
   env.SetInstanceData(data);
 
   exports.Set("Device", device);
   exports.Set("DigestSet", digest_set);
+  exports.Set("ChunkData", chunk_data);
+  exports.Set("processChunk", Napi::Function::New(env, ProcessChunkJs, "processChunk"));
   exports.Set("openDevice", Napi::Function::New(env, OpenDevice, "openDevice"));
   exports.Set("dataRanges", Napi::Function::New(env, DataRangesJs, "dataRanges"));
   exports.Set("syncFs", Napi::Function::New(env, SyncFsJs, "syncFs"));

@@ -9,6 +9,7 @@ namespace volbackd {
 struct AddonData {
   Napi::FunctionReference device_ctor;
   Napi::FunctionReference digest_set_ctor;
+  Napi::FunctionReference chunk_data_ctor;
 };
 
 }  // namespace volbackd

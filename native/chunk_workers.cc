@@ -6,9 +6,10 @@
 
 #include "args.h"
 #include "buffer_pool.h"
+#include "chunk_data.h"
+#include "chunk_process.h"
 #include "codec.h"
 #include "device_wrap.h"
-#include "digest_set.h"
 #include "promise_worker.h"
 
 namespace volbackd {
@@ -21,13 +22,7 @@ class ReadChunkWorker : public PromiseWorker {
 
   uint64_t offset = 0;
   size_t length = 0;
-  bool compress = false;
-  bool md5 = false;
-  bool claim_new = false;  // insert a new digest into `known` (dedupe within a run)
-  std::shared_ptr<DigestSetCore> known;
-  Napi::Reference<Napi::Buffer<uint8_t>> out_ref;
-  uint8_t* out = nullptr;
-  size_t out_cap = 0;
+  ChunkOptions opts;
 
  protected:
   void Run() override {
@@ -39,45 +34,62 @@ class ReadChunkWorker : public PromiseWorker {
     }
     err_ = dev.ReadAt(offset, length, buf.data());
     if (err_.failed()) return;
-    zero_ = IsAllZero(buf.data(), length);
-    if (zero_) return;  // zero chunks are recorded, never hashed or stored
-    digest_ = Xxh3_128(buf.data(), length);
-    if (known) {
-      is_known_ = known->Contains(digest_);
-      if (!is_known_ && claim_new) is_known_ = !known->Insert(digest_);
-    }
-    if (is_known_ || !compress) return;
-    size_t n = Lz4FrameCompress(buf.data(), length, out, out_cap);
-    if (n > 0 && n < length) {
-      encoding_ = "lz4";
-      size_ = n;
-    } else {  // incompressible: the raw bytes are smaller than any frame
-      memcpy(out, buf.data(), length);
-      encoding_ = "raw";
-      size_ = length;
-    }
-    if (md5) md5_ = Md5Hex(out, size_);
+    outcome_ = ProcessChunk(buf.data(), length, opts);
   }
 
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Object r = Napi::Object::New(env);
-    r.Set("zero", zero_);
-    r.Set("digest", zero_ ? env.Null() : Napi::String::New(env, ToHex(digest_)));
-    r.Set("known", is_known_);
-    r.Set("encoding", encoding_ ? Napi::String::New(env, encoding_) : env.Null());
-    r.Set("size", Napi::Number::New(env, static_cast<double>(size_)));
-    r.Set("md5", md5_.empty() ? env.Null() : Napi::String::New(env, md5_));
-    return r;
-  }
+  Napi::Value Result(Napi::Env env) override { return OutcomeToJs(env, outcome_); }
 
  private:
   DeviceClaim claim_;
-  bool zero_ = false;
-  bool is_known_ = false;
-  Digest digest_{};
-  const char* encoding_ = nullptr;
-  size_t size_ = 0;
-  std::string md5_;
+  ChunkOutcome outcome_;
+};
+
+// Stage one of the two-stage path: the read alone (a pool thread waiting on the
+// disk, not on a core); the bytes stay in native memory, in a ChunkData.
+class ReadIntoWorker : public PromiseWorker {
+ public:
+  ReadIntoWorker(Napi::Env env, DeviceWrap* wrap) : PromiseWorker(env, "volbackd.readInto"), claim_(wrap, env) {}
+
+  uint64_t offset = 0;
+  size_t length = 0;
+
+ protected:
+  void Run() override {
+    Device& dev = claim_.dev();
+    buf_ = BufferPool::Instance().Acquire(dev.AlignUp(length));
+    if (!buf_) {
+      err_ = SysError::Errno(ENOMEM, "posix_memalign", dev.info().path);
+      return;
+    }
+    err_ = dev.ReadAt(offset, length, buf_.data());
+  }
+
+  Napi::Value Result(Napi::Env env) override { return ChunkData::NewInstance(env, std::move(buf_), length); }
+
+ private:
+  DeviceClaim claim_;
+  PooledBuffer buf_;
+};
+
+// Stage two: the CPU work on bytes a readInto left in memory.
+class ProcessWorker : public PromiseWorker {
+ public:
+  ProcessWorker(Napi::Env env, PooledBuffer buf, size_t length)
+      : PromiseWorker(env, "volbackd.processChunk"), buf_(std::move(buf)), length_(length) {}
+
+  ChunkOptions opts;
+
+ protected:
+  void Run() override {
+    outcome_ = ProcessChunk(buf_.data(), length_, opts);
+    PooledBuffer done = std::move(buf_);  // back to the pool from this thread, at once
+  }
+  Napi::Value Result(Napi::Env env) override { return OutcomeToJs(env, outcome_); }
+
+ private:
+  PooledBuffer buf_;
+  size_t length_;
+  ChunkOutcome outcome_;
 };
 
 class WriteChunkWorker : public PromiseWorker {
@@ -149,28 +161,35 @@ Napi::Value QueueReadChunk(const Napi::CallbackInfo& info, DeviceWrap* wrap) {
   uint64_t offset = OffsetArg(info[0], "offset");
   uint64_t length = OffsetArg(info[1], "length");
   if (length == 0 || length > (1u << 30)) throw Napi::RangeError::New(env, "length must be 1 byte to 1 GiB");
-  Napi::Object opts = OptionsArg(info, 2);
   auto* w = new ReadChunkWorker(env, wrap);
   std::unique_ptr<ReadChunkWorker> guard(w);  // freed if an argument throws
   w->offset = offset;
   w->length = static_cast<size_t>(length);
-  w->compress = BoolOpt(opts, "compress", false);
-  w->md5 = BoolOpt(opts, "md5", false);
-  w->claim_new = BoolOpt(opts, "claim", false);
-  Napi::Value known = opts.Get("known");
-  if (!known.IsUndefined() && !known.IsNull()) {
-    if (!known.IsObject()) throw Napi::TypeError::New(env, "known must be a DigestSet");
-    w->known = Napi::ObjectWrap<DigestSet>::Unwrap(known.As<Napi::Object>())->core();
-  }
-  if (w->compress) {
-    w->out_ref = BufferRef(opts.Get("out"), "out");
-    w->out = w->out_ref.Value().Data();
-    w->out_cap = w->out_ref.Value().Length();
-    if (w->out_cap < Lz4FrameBound(w->length) || w->out_cap < w->length) {
-      throw Napi::RangeError::New(env, "out must hold at least lz4FrameBound(length) bytes");
-    }
-  }
+  w->opts = ParseChunkOptions(info, 2, w->length);
   guard.release();
+  return w->Queue();
+}
+
+Napi::Value QueueReadInto(const Napi::CallbackInfo& info, DeviceWrap* wrap) {
+  Napi::Env env = info.Env();
+  uint64_t offset = OffsetArg(info[0], "offset");
+  uint64_t length = OffsetArg(info[1], "length");
+  if (length == 0 || length > (1u << 30)) throw Napi::RangeError::New(env, "length must be 1 byte to 1 GiB");
+  auto* w = new ReadIntoWorker(env, wrap);
+  w->offset = offset;
+  w->length = static_cast<size_t>(length);
+  return w->Queue();
+}
+
+Napi::Value ProcessChunkJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) throw Napi::TypeError::New(env, "processChunk takes a ChunkData from device.readInto()");
+  ChunkData* data = Napi::ObjectWrap<ChunkData>::Unwrap(info[0].As<Napi::Object>());
+  if (data->Empty()) throw Napi::Error::New(env, "this ChunkData was already processed or released");
+  ChunkOptions opts = ParseChunkOptions(info, 1, data->length());
+  size_t length = data->length();
+  auto* w = new ProcessWorker(env, data->Take(), length);
+  w->opts = std::move(opts);
   return w->Queue();
 }
 

@@ -9,6 +9,7 @@ namespace volbackd {
 Napi::Function DeviceWrap::Define(Napi::Env env) {
   return DefineClass(env, "Device",
                      {InstanceMethod<&DeviceWrap::ReadChunk>("readChunk"),
+                      InstanceMethod<&DeviceWrap::ReadInto>("readInto"),
                       InstanceMethod<&DeviceWrap::WriteChunk>("writeChunk"),
                       InstanceMethod<&DeviceWrap::ZeroRange>("zeroRange"),
                       InstanceMethod<&DeviceWrap::Sync>("sync"),
@@ -36,6 +37,7 @@ std::shared_ptr<Device> DeviceWrap::Claim(Napi::Env env) {
 }
 
 Napi::Value DeviceWrap::ReadChunk(const Napi::CallbackInfo& info) { return QueueReadChunk(info, this); }
+Napi::Value DeviceWrap::ReadInto(const Napi::CallbackInfo& info) { return QueueReadInto(info, this); }
 Napi::Value DeviceWrap::WriteChunk(const Napi::CallbackInfo& info) { return QueueWriteChunk(info, this); }
 Napi::Value DeviceWrap::ZeroRange(const Napi::CallbackInfo& info) { return QueueZeroRange(info, this); }
 Napi::Value DeviceWrap::Sync(const Napi::CallbackInfo& info) { return QueueSync(info, this); }

@@ -25,6 +25,7 @@ class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
 
  private:
   Napi::Value ReadChunk(const Napi::CallbackInfo& info);
+  Napi::Value ReadInto(const Napi::CallbackInfo& info);
   Napi::Value WriteChunk(const Napi::CallbackInfo& info);
   Napi::Value ZeroRange(const Napi::CallbackInfo& info);
   Napi::Value Sync(const Napi::CallbackInfo& info);

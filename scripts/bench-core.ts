@@ -18,15 +18,17 @@ const USAGE = 'usage: npm run bench:core -- [--size-mib N] [--json] [--in-flight
 async function main(): Promise<void> {
   // Before anything touches the libuv pool: one thread per core for compression
   // plus room for the reads in flight.
-  process.env.UV_THREADPOOL_SIZE ??= String(Math.max(8, availableParallelism() * 2 + 4));
+  process.env.UV_THREADPOOL_SIZE ??= String(Math.max(8, availableParallelism() * 4 + 4));
   const u = await import('./lib/bench-util.js');
   const { makeVolume } = await import('./lib/make-volume.js');
   const native = await import('../src/native/index.js');
   const { runBounded } = await import('../src/util/bounded.js');
+  const { Semaphore } = await import('../src/util/semaphore.js');
 
   const f = u.parseFlags(process.argv.slice(2), { 'size-mib': 'value', json: 'flag', 'in-flight': 'value', 'chunk-mib': 'value', dir: 'value' }, USAGE);
   const sizeMiB = Number(f['size-mib'] ?? 1024);
-  const inFlight = Number(f['in-flight'] ?? 8);
+  const inFlight = Number(f['in-flight'] ?? 12);
+  const cores = availableParallelism();
   const chunk = Number(f['chunk-mib'] ?? 4) * u.MiB;
   const dir = mkdtempSync(join(String(f.dir ?? '/var/tmp'), 'volbackd-bench-core-'));
   const say = (s: string): void => {
@@ -54,12 +56,17 @@ async function main(): Promise<void> {
     let storedBytes = 0;
     let dataBytes = 0;
     const pool: Buffer[] = [];
+    // As the daemon does it: reads (cores + 2 at once) and compression (one per
+    // core) as two stages, so the disk and the cores are busy at the same time.
+    const reads = new Semaphore(cores + 2);
+    const cpu = new Semaphore(cores);
     let t0 = process.hrtime.bigint();
     await runBounded(count, inFlight, async (i) => {
       const offset = i * chunk;
       const length = Math.min(chunk, size - offset);
       const out = pool.pop() ?? Buffer.allocUnsafeSlow(native.outBufferSize(chunk));
-      const r = await dev.readChunk(offset, length, { compress: true, out });
+      const data = await reads.run(() => dev.readInto(offset, length));
+      const r = await cpu.run(() => native.processChunk(data, { compress: true, out }));
       if (r.zero) {
         zero++;
         pool.push(out);

@@ -212,9 +212,9 @@ export function loadConfig(o: ConfigOverrides = {}, cwd = process.cwd()): Config
       chunk_size_mib: (backup.chunk_size_mib as number | undefined) ?? 4,
       default_container: (backup.default_container as string | undefined) ?? 'volumebackups',
       max_in_flight: (backup.max_in_flight as number | undefined) ?? 24,
-      // 0 = automatic: two reads per core plus two, so compression runs on every
-      // core while the next reads wait on the disk (measured: docs/performance.md).
-      read_concurrency: (backup.read_concurrency as number | undefined) || availableParallelism() * 2 + 2,
+      // 0 = automatic: a read per core plus two, so the disk always has work while
+      // every core compresses (measured: docs/performance.md).
+      read_concurrency: (backup.read_concurrency as number | undefined) || availableParallelism() + 2,
     },
     restore: { max_in_flight: (t('restore').max_in_flight as number | undefined) ?? 16 },
     jobs: { concurrency: (t('jobs').concurrency as number | undefined) ?? 2 },

@@ -3,7 +3,7 @@
 //   open the volume (O_DIRECT); known = digests the volume's live backups stored
 //   for each chunk i, at most maxInFlight at once, first error aborts all:
 //     unallocated (a hole)             -> entry null, nothing read
-//     read + zero check + XXH3-128     (one native worker)
+//     read (O_DIRECT, one native worker), then zero check + XXH3-128 (another)
 //       all zero                       -> entry null
 //       digest known (or claimed by an earlier chunk of this run) -> entry digest, nothing else
 //       new                            -> LZ4 frame (raw if not smaller), same worker; put chunks/<digest>
@@ -12,7 +12,7 @@
 //
 // The bytes never pass through JS: the native worker fills an `out` buffer from a
 // fixed pool, the store sends it, the buffer goes back to the pool.
-import { DigestSet, openDevice, outBufferSize } from '../native/index.js';
+import { DigestSet, openDevice, outBufferSize, processChunk, type ChunkRead } from '../native/index.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { runBounded } from '../util/bounded.js';
 import { Semaphore } from '../util/semaphore.js';
@@ -28,11 +28,12 @@ export interface BackupInput {
   chunkSize: number;
   maxInFlight: number;
   /**
-   * native reads (read + hash + compress) at once, at most maxInFlight: enough to
-   * keep every core compressing and the disk busy, few enough that the thread
-   * pool keeps threads for the store's own work
+   * O_DIRECT reads in flight at once: enough to keep the disk busy while chunks
+   * already read are compressed
    */
   readConcurrency: number;
+  /** chunks compressed at once: one per core keeps every core busy and no more */
+  compressConcurrency: number;
   /** digests already stored for this volume in this container */
   known: Iterable<string>;
   /** allocated extents of the volume, or null when unknown (read everything) */
@@ -109,7 +110,11 @@ export async function backupVolume(input: BackupInput): Promise<BackupResult> {
     const digests = new Set<string>();
     const free: Buffer[] = [];
     const outSize = outBufferSize(input.chunkSize);
+    // Two stages with their own limits: reads (threads waiting on the disk) and
+    // compression (threads on the cores). One worker doing both would have every
+    // thread alternate, and the disk and the cores take turns being idle.
     const reads = new Semaphore(Math.min(input.readConcurrency, input.maxInFlight));
+    const cpu = new Semaphore(input.compressConcurrency);
 
     await runBounded(
       builder.count,
@@ -128,7 +133,13 @@ export async function backupVolume(input: BackupInput): Promise<BackupResult> {
         // copying them (the Swift store does).
         const out = free.pop() ?? Buffer.from(new SharedArrayBuffer(outSize));
         try {
-          const r = await reads.run(() => dev.readChunk(offset, length, { compress: true, md5: input.md5, known, claim: true, out }));
+          const data = await reads.run(() => dev.readInto(offset, length));
+          let r: ChunkRead;
+          try {
+            r = await cpu.run(() => processChunk(data, { compress: true, md5: input.md5, known, claim: true, out }));
+          } finally {
+            data.release(); // already handed over unless processing never started
+          }
           stats.bytesRead += length;
           if (r.zero) {
             builder.set(i, null);

@@ -4,6 +4,7 @@
 // Commit order (the invariant): chunks, then the manifest, then the catalog says
 // available. A crash before the manifest leaves only unreferenced chunks, which
 // start-up collects; a crash after it is rolled forward at start-up.
+import { availableParallelism } from 'node:os';
 import type { JobRow } from '../catalog/types.js';
 import { backupVolume } from '../engine/backup.js';
 import { collectChunks, sweepScope } from '../engine/collect.js';
@@ -34,6 +35,7 @@ export async function runBackupJob(ctx: JobContext, job: JobRow): Promise<void> 
         chunkSize: backup.chunk_size,
         maxInFlight: ctx.config.backup.max_in_flight,
         readConcurrency: ctx.config.backup.read_concurrency,
+        compressConcurrency: availableParallelism(),
         known: ctx.catalog.backups.liveDigests(scope),
         dataRanges: await ctx.volumes.allocation(volume),
         md5: ctx.stores.kind === 'swift',

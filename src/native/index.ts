@@ -76,9 +76,17 @@ export interface NativeError extends Error {
   path?: string;
 }
 
+/** A chunk's bytes, read and held in native memory until processChunk (JS sees only the length). */
+export interface ChunkData {
+  readonly length: number;
+  /** returns the memory at once (an error path that will not process it) */
+  release(): void;
+}
+
 interface RawDevice {
   info(): DeviceInfo;
   readChunk(offset: number, length: number, opts: ReadChunkOptions): Promise<ChunkRead>;
+  readInto(offset: number, length: number): Promise<ChunkData>;
   writeChunk(offset: number, length: number, segments: Buffer | Buffer[], encoding: ChunkEncoding, digest: string): Promise<void>;
   zeroRange(offset: number, length: number): Promise<{ method: string }>;
   sync(): Promise<void>;
@@ -96,6 +104,8 @@ export interface DigestSet {
 
 interface Addon {
   DigestSet: new () => DigestSet;
+  ChunkData: abstract new () => ChunkData;
+  processChunk(data: ChunkData, opts: ReadChunkOptions): Promise<ChunkRead>;
   openDevice(path: string, opts: OpenOptions): Promise<RawDevice>;
   dataRanges(path: string, start: number, end: number): Promise<Array<[number, number]>>;
   syncFs(path: string): Promise<void>;
@@ -199,6 +209,16 @@ export class BlockDevice {
     return keepStack(this.#raw.readChunk(offset, length, opts), new Error());
   }
 
+  /**
+   * Stage one of the two-stage read: only the read, into native memory. With
+   * processChunk as stage two, reads keep the disk busy while other threads
+   * compress, instead of every worker alternating between the two.
+   */
+  async readInto(offset: number, length: number): Promise<ChunkData> {
+    checkRange(this.info, offset, length);
+    return keepStack(this.#raw.readInto(offset, length), new Error());
+  }
+
   /** Decodes, verifies (digest) and writes one chunk; nothing is written on a mismatch. */
   async writeChunk(offset: number, length: number, body: Buffer | Buffer[], encoding: ChunkEncoding, digest: string): Promise<void> {
     checkRange(this.info, offset, length);
@@ -224,6 +244,17 @@ export class BlockDevice {
   async close(): Promise<void> {
     return keepStack(this.#raw.close(), new Error());
   }
+}
+
+/** Stage two: zero check, digest, known check, compression (and MD5) of a readInto's bytes; frees them. */
+export async function processChunk(data: ChunkData, opts: ReadChunkOptions = {}): Promise<ChunkRead> {
+  if (!(data instanceof addon.ChunkData)) throw invalid('data', 'a ChunkData from readInto()', data);
+  if (opts.compress) {
+    const need = Math.max(addon.lz4FrameBound(data.length), data.length);
+    if (!Buffer.isBuffer(opts.out) || opts.out.length < need) throw invalid('out', `a Buffer of at least ${need} bytes`, opts.out);
+  }
+  if (opts.known !== undefined && !(opts.known instanceof addon.DigestSet)) throw invalid('known', 'a DigestSet', opts.known);
+  return keepStack(addon.processChunk(data, opts), new Error());
 }
 
 /** Opens a volume for O_DIRECT I/O; a file system that refuses O_DIRECT is an error unless allowBuffered. */

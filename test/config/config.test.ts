@@ -54,7 +54,7 @@ t.test('defaults with no file', async (t) => {
       retry_max_seconds: 120,
       timeout_seconds: 60,
     },
-    backup: { chunk_size_mib: 4, default_container: 'volumebackups', max_in_flight: 24, read_concurrency: availableParallelism() * 2 + 2 },
+    backup: { chunk_size_mib: 4, default_container: 'volumebackups', max_in_flight: 24, read_concurrency: availableParallelism() + 2 },
     restore: { max_in_flight: 16 },
     jobs: { concurrency: 2 },
     volumes: { dir: join(cwd, 'var', 'volumes'), loop: 'auto', quota_gb: 1000, max_size_gb: 1024 },
@@ -127,7 +127,7 @@ max_write_mbps = 100.5
     retry_max_seconds: 10.5,
     timeout_seconds: 5,
   });
-  t.same(c.backup, { chunk_size_mib: 8, default_container: 'nightly', max_in_flight: 4, read_concurrency: availableParallelism() * 2 + 2 });
+  t.same(c.backup, { chunk_size_mib: 8, default_container: 'nightly', max_in_flight: 4, read_concurrency: availableParallelism() + 2 });
   t.same(c.restore, { max_in_flight: 6 });
   t.same(c.jobs, { concurrency: 3 });
   t.same(c.volumes, { dir: '/srv/volbackd/volumes', loop: 'never', quota_gb: 50, max_size_gb: 20 });
