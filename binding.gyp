@@ -5,6 +5,8 @@
       "sources": [
         "native/addon.cc",
         "native/buffer_pool.cc",
+        "native/chunk_data.cc",
+        "native/chunk_process.cc",
         "native/chunk_workers.cc",
         "native/codec.cc",
         "native/device.cc",
