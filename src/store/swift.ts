@@ -18,13 +18,20 @@
 // Answers: 404 → NotFoundError; 408, 429, 5xx and connection errors → retryable
 // StoreError; other 4xx → permanent StoreError with Swift's status and the start
 // of its body; 422 on put → code EBADMSG. Every response body is read or dumped
-// so undici can reuse the connection. One undici Agent (a keep-alive Pool per
-// origin, `concurrency` connections each) serves every tenant's store.
+// so undici can reuse the connection.
 //
-// The JS thread never hashes or copies chunk bytes: put sends the Buffer as it
-// is (the md5 comes from the native core), get returns the received segments.
-// get checks the length and (with native md5, on the pool) the ETag; the engine
-// then checks each chunk against its digest name.
+// The requests go out from a few worker threads (swift-http-pool.ts; default 2,
+// each with its own keep-alive undici Agent and its share of the `concurrency`
+// connections per origin), so the JS thread neither writes nor reads bodies nor
+// runs undici for them; it keeps the tokens, names and answers' meaning. Given
+// its own `dispatcher` (tests), or `workers: 0`, the store sends from the JS thread.
+// Authentication (TokenManager) uses the provider's `dispatcher` on the JS thread.
+//
+// The JS thread never hashes or copies chunk bytes: put posts the body to a
+// worker as a view of shared memory (the engine's chunk buffers), get returns the
+// body the worker gathered into shared memory (on the JS thread: the received
+// segments). get checks the length and (with native md5, on the pool) the ETag;
+// the engine then checks each chunk against its digest name.
 import { Agent, type Dispatcher } from 'undici';
 import { md5 } from '../native/index.js';
 import type { SwiftStoreConfig } from '../config.js';
@@ -37,7 +44,9 @@ import {
   type PutOptions,
   type StoreProvider,
 } from './object-store.js';
-import { TokenManager, bodySnippet, header, httpError, networkError, type SwiftCredentials } from './swift-auth.js';
+import { TokenManager, header, networkError, snippetOf, statusError, type SwiftCredentials } from './swift-auth.js';
+import { DispatcherHttp, type SwiftHttp, type SwiftHttpMethod, type SwiftHttpResponse } from './swift-http.js';
+import { SwiftHttpPool, WorkerLostError } from './swift-http-pool.js';
 
 // Swift's limits (MAX_CONTAINER_NAME_LENGTH, MAX_OBJECT_NAME_LENGTH), in UTF-8 bytes.
 const MAX_CONTAINER_BYTES = 256;
@@ -57,15 +66,30 @@ export interface SwiftStoreOptions {
   timeoutSeconds?: number;
   /** names per listing request (Swift's maximum, 1000, by default; tests use less) */
   listPageSize?: number;
-  /** send requests through this dispatcher instead of an own Agent (not closed by close()) */
+  /**
+   * worker threads sending the store's requests, the connections split among
+   * them; default 2, at most `concurrency`; 0: send from the JS thread
+   */
+  workers?: number;
+  /** send every request through this dispatcher, from the JS thread, instead of own Agents and workers (not closed by close()) */
   dispatcher?: Dispatcher;
 }
 
+const DEFAULT_WORKERS = 2;
+
 interface Shared {
-  dispatcher: Dispatcher;
+  http: SwiftHttp;
   timeoutMs: number;
   listPageSize: number;
 }
+
+type RequestOptions = {
+  signal: AbortSignal | undefined;
+  headers?: Record<string, string>;
+  body?: Buffer;
+  /** keep a 2xx answer's body (else it is dumped) */
+  read?: 'all';
+};
 
 type Credential = { kind: 'user'; token: string } | { kind: 'service'; tokens: TokenManager };
 
@@ -73,7 +97,7 @@ type Credential = { kind: 'user'; token: string } | { kind: 'service'; tokens: T
 export class SwiftStoreProvider implements StoreProvider {
   readonly kind = 'swift' as const;
   readonly storageUrlPrefix: string;
-  /** the dispatcher every store (and the token manager) uses; SwiftTokenAuth may share it */
+  /** the JS thread's dispatcher: the token manager's (SwiftTokenAuth may share it); the stores' too when given or with workers: 0 */
   readonly dispatcher: Dispatcher;
   /** the service credential's tokens, when one is configured */
   readonly tokens: TokenManager | undefined;
@@ -92,21 +116,28 @@ export class SwiftStoreProvider implements StoreProvider {
     }
     this.storageUrlPrefix = opts.storageUrlPrefix;
     const timeoutMs = (opts.timeoutSeconds ?? 60) * 1000;
+    const listPageSize = opts.listPageSize ?? LIST_LIMIT;
+    if (!(listPageSize >= 1 && listPageSize <= LIST_LIMIT)) {
+      throw new RangeError(`swift store: listPageSize must be 1..${LIST_LIMIT}, not ${opts.listPageSize}`);
+    }
+    const concurrency = opts.concurrency ?? 16;
+    const workers = Math.min(opts.workers ?? DEFAULT_WORKERS, concurrency);
+    if (!(workers >= 0)) throw new RangeError(`swift store: workers must be 0 or more, not ${opts.workers}`);
+    let http: SwiftHttp;
     if (opts.dispatcher) {
       this.dispatcher = opts.dispatcher;
+      http = new DispatcherHttp(opts.dispatcher, false);
     } else {
       this.#own = new Agent({
-        connections: opts.concurrency ?? 16,
+        connections: concurrency,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
         connectTimeout: Math.min(timeoutMs, 10_000),
       });
       this.dispatcher = this.#own;
+      http = workers > 0 ? new SwiftHttpPool({ workers, connections: concurrency, timeoutMs }) : new DispatcherHttp(this.#own, false);
     }
-    this.#shared = { dispatcher: this.dispatcher, timeoutMs, listPageSize: opts.listPageSize ?? LIST_LIMIT };
-    if (!(this.#shared.listPageSize >= 1 && this.#shared.listPageSize <= LIST_LIMIT)) {
-      throw new RangeError(`swift store: listPageSize must be 1..${LIST_LIMIT}, not ${opts.listPageSize}`);
-    }
+    this.#shared = { http, timeoutMs, listPageSize };
     this.tokens = opts.credentials ? new TokenManager(opts.credentials, { dispatcher: this.dispatcher, timeoutMs }) : undefined;
   }
 
@@ -149,6 +180,7 @@ export class SwiftStoreProvider implements StoreProvider {
   }
 
   async close(): Promise<void> {
+    await this.#shared.http.close();
     await this.#own?.close();
   }
 }
@@ -178,8 +210,8 @@ export class SwiftStore implements ObjectStore {
     const path = this.#containerPath(where, container);
     const res = await this.#request(where, 'PUT', path, { signal: opts.signal, headers: { 'content-length': '0' } });
     // 201 Created, or 202 Accepted when it exists already (with a small HTML body).
-    if (res.statusCode === 201 || res.statusCode === 202 || res.statusCode === 204) return dump(where, res, opts.signal);
-    throw await failure(where, res);
+    if (res.statusCode === 201 || res.statusCode === 202 || res.statusCode === 204) return;
+    throw failure(where, res);
   }
 
   async put(container: string, name: string, body: Buffer, opts: PutOptions = {}): Promise<void> {
@@ -193,37 +225,28 @@ export class SwiftStore implements ObjectStore {
     if (md5 !== undefined) headers.etag = md5;
     const res = await this.#request(where, 'PUT', path, { signal: opts.signal, headers, body });
     if (res.statusCode === 201) {
-      await dump(where, res, opts.signal);
       const got = etagOf(res);
       if (md5 !== undefined && got !== undefined && got !== md5) {
         throw new StoreError(`${where}: Swift stored the object with ETag ${got}, not the MD5 sent (${md5})`, { retryable: false, code: 'EBADMSG' });
       }
       return;
     }
-    throw await failure(where, res, res.statusCode === 422 ? `Swift refused the body: its MD5 is not the ETag sent, ${md5 ?? '(none)'}` : undefined);
+    if (res.statusCode === 404) throw await this.#putNotFound(where, container, opts.signal);
+    throw failure(where, res, res.statusCode === 422 ? `Swift refused the body: its MD5 is not the ETag sent, ${md5 ?? '(none)'}` : undefined);
   }
 
   async get(container: string, name: string, opts: GetOptions = {}): Promise<Buffer[]> {
     const where = this.#where('get', container, name);
     const path = this.#objectPath(where, container, name);
-    const res = await this.#request(where, 'GET', path, { signal: opts.signal });
-    if (res.statusCode !== 200) throw await failure(where, res);
-    const segments: Buffer[] = [];
-    let received = 0;
-    try {
-      // Kept as the segments undici hands over (views of the socket's reads): never concatenated.
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        segments.push(chunk);
-        received += chunk.length;
-      }
-    } catch (err) {
-      throw networkError(where, err, opts.signal);
-    }
+    // The body as the worker gathered it (one buffer of shared memory), or on the
+    // JS thread the segments undici handed over: never copied here.
+    const res = await this.#request(where, 'GET', path, { signal: opts.signal, read: 'all' });
+    if (res.statusCode !== 200) throw failure(where, res);
     const length = header(res, 'content-length');
-    if (length !== undefined && Number(length) !== received) {
-      throw new StoreError(`${where}: received ${received} of ${length} bytes`, { retryable: true, code: 'EIO' });
+    if (length !== undefined && Number(length) !== res.received) {
+      throw new StoreError(`${where}: received ${res.received} of ${length} bytes`, { retryable: true, code: 'EIO' });
     }
-    const body = segments.length ? segments : [Buffer.alloc(0)];
+    const body = res.body.length ? res.body : [Buffer.alloc(0)];
     // The ETag of a plain object is the MD5 of its body: checked on the pool
     // (native md5), never on the JS thread. A large-object manifest's ETag is
     // quoted and is not the body's MD5: not checked (we never write those).
@@ -244,12 +267,8 @@ export class SwiftStore implements ObjectStore {
     const where = this.#where('head', container, name);
     const path = this.#objectPath(where, container, name);
     const res = await this.#request(where, 'HEAD', path, { signal: opts.signal });
-    if (res.statusCode === 404) {
-      await dump(where, res, opts.signal);
-      return null;
-    }
-    if (res.statusCode !== 200) throw await failure(where, res);
-    await dump(where, res, opts.signal);
+    if (res.statusCode === 404) return null;
+    if (res.statusCode !== 200) throw failure(where, res);
     // X-Timestamp (float seconds) is exact; Last-Modified is rounded up to the second.
     const ts = Number(header(res, 'x-timestamp'));
     const lastModified = Number.isFinite(ts) && ts > 0 ? new Date(Math.round(ts * 1000)) : new Date(header(res, 'last-modified') ?? NaN);
@@ -263,15 +282,9 @@ export class SwiftStore implements ObjectStore {
     const where = this.#where('delete', container, name);
     const path = this.#objectPath(where, container, name);
     const res = await this.#request(where, 'DELETE', path, { signal: opts.signal });
-    if (res.statusCode === 404) {
-      await dump(where, res, opts.signal);
-      return false;
-    }
-    if (res.statusCode >= 200 && res.statusCode <= 299) {
-      await dump(where, res, opts.signal);
-      return true;
-    }
-    throw await failure(where, res);
+    if (res.statusCode === 404) return false;
+    if (res.statusCode >= 200 && res.statusCode <= 299) return true;
+    throw failure(where, res);
   }
 
   async *list(container: string, prefix: string, opts: GetOptions = {}): AsyncGenerator<ObjectInfo> {
@@ -282,19 +295,14 @@ export class SwiftStore implements ObjectStore {
     let marker = '';
     for (;;) {
       const query = `?format=json&limit=${limit}&prefix=${encodeURIComponent(prefix)}${marker ? `&marker=${encodeURIComponent(marker)}` : ''}`;
-      const res = await this.#request(where, 'GET', path + query, { signal: opts.signal });
-      if (res.statusCode === 404 || res.statusCode === 204) {
-        // a missing container lists nothing; 204 is an empty plain-text listing
-        await dump(where, res, opts.signal);
-        return;
-      }
-      if (res.statusCode !== 200) throw await failure(where, res);
+      const res = await this.#request(where, 'GET', path + query, { signal: opts.signal, read: 'all' });
+      // a missing container lists nothing; 204 is an empty plain-text listing
+      if (res.statusCode === 404 || res.statusCode === 204) return;
+      if (res.statusCode !== 200) throw failure(where, res);
       let page: unknown;
       try {
-        page = await res.body.json();
+        page = JSON.parse((res.body.length === 1 ? res.body[0]! : Buffer.concat(res.body)).toString('utf8'));
       } catch (err) {
-        const e = networkError(where, err, opts.signal);
-        if (e !== err) throw e;
         throw new StoreError(`${where}: the listing is not JSON: ${(err as Error).message}`, { retryable: true, code: 'EPROTO', cause: err });
       }
       if (!Array.isArray(page)) throw new StoreError(`${where}: the listing is not a JSON array`, { retryable: true, code: 'EPROTO' });
@@ -314,28 +322,22 @@ export class SwiftStore implements ObjectStore {
    * Sends one request with the right token. Service credential: a 401 drops the
    * token and the request goes once more with a fresh one. User token: a 401 is final.
    */
-  async #request(
-    where: string,
-    method: Dispatcher.HttpMethod,
-    path: string,
-    opts: { signal: AbortSignal | undefined; headers?: Record<string, string>; body?: Buffer },
-  ): Promise<Dispatcher.ResponseData> {
+  async #request(where: string, method: SwiftHttpMethod, path: string, opts: RequestOptions): Promise<SwiftHttpResponse> {
     const cred = this.#cred;
     if (cred.kind === 'user') {
       const res = await this.#send(where, method, path, cred.token, opts);
       if (res.statusCode === 401) {
-        throw await httpError(where, res, "the caller's token was refused: it expired or was revoked, and a user's token cannot be renewed");
+        throw httpError(where, res, "the caller's token was refused: it expired or was revoked, and a user's token cannot be renewed");
       }
       return res;
     }
     let token = await this.#serviceToken(where, opts.signal);
     let res = await this.#send(where, method, path, token, opts);
     if (res.statusCode !== 401) return res;
-    await dump(where, res, opts.signal);
     cred.tokens.invalidate(token);
     token = await this.#serviceToken(where, opts.signal);
     res = await this.#send(where, method, path, token, opts);
-    if (res.statusCode === 401) throw await httpError(where, res, 'a fresh token of the service credential was refused too');
+    if (res.statusCode === 401) throw httpError(where, res, 'a fresh token of the service credential was refused too');
     return res;
   }
 
@@ -349,29 +351,23 @@ export class SwiftStore implements ObjectStore {
     }
   }
 
-  async #send(
-    where: string,
-    method: Dispatcher.HttpMethod,
-    path: string,
-    token: string,
-    opts: { signal: AbortSignal | undefined; headers?: Record<string, string>; body?: Buffer },
-  ): Promise<Dispatcher.ResponseData> {
+  /** One exchange (swift-http.ts: the answer's body read or dumped); failures below HTTP as StoreErrors. */
+  async #send(where: string, method: SwiftHttpMethod, path: string, token: string, opts: RequestOptions): Promise<SwiftHttpResponse> {
     try {
-      return await this.#shared.dispatcher.request({
-        origin: this.#origin,
-        path,
-        method,
-        headers: { ...opts.headers, 'x-auth-token': token },
-        body: opts.body ?? null,
-        signal: opts.signal ?? null,
-        headersTimeout: this.#shared.timeoutMs,
-        bodyTimeout: this.#shared.timeoutMs,
-        // undici closes the connection after a HEAD unless told otherwise (for
-        // servers that send a body anyway), and then kept opening a new connection
-        // per request; Swift sends none, so keep it alive.
-        ...(method === 'HEAD' ? { reset: false } : {}),
-      });
+      return await this.#shared.http.send(
+        {
+          origin: this.#origin,
+          path,
+          method,
+          headers: { ...opts.headers, 'x-auth-token': token },
+          body: opts.body ?? null,
+          timeoutMs: this.#shared.timeoutMs,
+          read: opts.read ?? 'dump',
+        },
+        opts.signal,
+      );
     } catch (err) {
+      if (err instanceof WorkerLostError) throw new StoreError(`${where}: ${err.message}`, { retryable: true, code: err.code, cause: err });
       throw networkError(where, err, opts.signal);
     }
   }
@@ -381,6 +377,30 @@ export class SwiftStore implements ObjectStore {
   }
 
   /** The container's path, or a permanent EINVAL for a name Swift would read as something else. */
+  /**
+   * What a put's 404 means. Swift's proxy answers an object PUT (and a container
+   * HEAD) with 404 both when the container is missing and when it cannot learn
+   * the account's or container's info — their servers down, or not up yet after a
+   * restart. The container's and then the account's own answers tell the two
+   * apart: the container there → a passing fault; the account there (or
+   * refusing us) but not the container → really missing; the account not
+   * answering (5xx, or a network error thrown from here) → retryable.
+   * The container is never re-created behind the job's back: older backups'
+   * chunks it held would be gone while a new backup still counted on them.
+   */
+  async #putNotFound(where: string, container: string, signal: AbortSignal | undefined): Promise<StoreError> {
+    const c = await this.#request(where, 'HEAD', this.#containerPath(where, container), { signal });
+    if (c.statusCode === 404) {
+      const a = await this.#request(where, 'HEAD', this.#path, { signal });
+      if (a.statusCode < 500) return new NotFoundError(`${where}: 404 Not Found: the container does not exist`);
+    }
+    return new StoreError(`${where}: 404 Not Found, but Swift could not say whether the container exists (its HEAD: ${c.statusCode}); its servers may be starting`, {
+      retryable: true,
+      status: 404,
+      code: 'EAGAIN',
+    });
+  }
+
   #containerPath(where: string, container: string): string {
     let why = badText(container);
     if (!why && container === '') why = 'empty';
@@ -415,25 +435,18 @@ interface SwiftListEntry {
 }
 
 /** A non-success answer as the store's error: 404 → NotFoundError, else a StoreError with the status and the body's start. */
-async function failure(where: string, res: Dispatcher.ResponseData, extra?: string): Promise<StoreError> {
-  if (res.statusCode === 404) {
-    await bodySnippet(res);
-    return new NotFoundError(`${where}: 404 Not Found`);
-  }
+function failure(where: string, res: SwiftHttpResponse, extra?: string): StoreError {
+  if (res.statusCode === 404) return new NotFoundError(`${where}: 404 Not Found`);
   return httpError(where, res, extra);
 }
 
-/** Reads a body to its end (so the connection is reused). */
-async function dump(where: string, res: Dispatcher.ResponseData, signal: AbortSignal | undefined): Promise<void> {
-  try {
-    await res.body.dump();
-  } catch (err) {
-    throw networkError(where, err, signal);
-  }
+/** A non-2xx answer as a StoreError: "<where>: 403 Forbidden: <the body's text>". */
+function httpError(where: string, res: SwiftHttpResponse, extra?: string): StoreError {
+  return statusError(where, res.statusCode, snippetOf(res.body), extra);
 }
 
 /** The response's ETag without quotes (Swift quotes those of large-object manifests), lower case. */
-function etagOf(res: Dispatcher.ResponseData): string | undefined {
+function etagOf(res: SwiftHttpResponse): string | undefined {
   const v = header(res, 'etag');
   return v === undefined ? undefined : v.replace(/^"(.*)"$/, '$1').toLowerCase();
 }

@@ -430,6 +430,29 @@ t.test('answers a real Swift gives only when it is unwell (a stand-in server)', 
     t.equal(connections, 1, '25 requests, one connection');
   });
 
+  t.test("a put's 404 is a missing container only when the account answers and the container does not", async (t) => {
+    // Swift's proxy answers 404 to an object PUT also while it cannot reach the
+    // account or container servers (a restart): then it must be retried.
+    for (const [container, account, want] of [
+      [204, 204, { retryable: true, code: 'EAGAIN' }],
+      [404, 503, { retryable: true, code: 'EAGAIN' }],
+      [503, 204, { retryable: true, code: 'EAGAIN' }],
+      [404, 204, { retryable: false, code: 'ENOENT' }],
+      [404, 403, { retryable: false, code: 'ENOENT' }],
+    ] as const) {
+      const seen: string[] = [];
+      const server = await standIn(t, (req, res) => {
+        const depth = new URL(req.url!, 'http://x').pathname.split('/').length; // /v1/AUTH_x/c/o: 5
+        seen.push(`${req.method} ${depth}`);
+        res.writeHead(depth === 5 ? 404 : depth === 4 ? container : account).end();
+      });
+      const err = await failure(userProvider(t, server).forTenant('x', 'tok').put('c', 'o', Buffer.from('x')));
+      t.match(err, want, `container ${container}, account ${account}`);
+      t.equal(isNotFound(err), !want.retryable, 'isNotFound only when it is missing');
+      t.same(seen, container === 404 ? ['PUT 5', 'HEAD 4', 'HEAD 3'] : ['PUT 5', 'HEAD 4'], 'what was asked');
+    }
+  });
+
   t.test('an abort ends the request with the abort reason (not a StoreError, so nothing retries it)', async (t) => {
     const server = await standIn(t, () => {}); // never answers
     const store = userProvider(t, server).forTenant('x', 'tok');
