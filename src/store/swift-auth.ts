@@ -276,7 +276,7 @@ export function networkError(where: string, err: unknown, signal?: AbortSignal):
 }
 
 /** The error's code, or its cause's (undici and fetch wrap socket errors). */
-function errorCode(err: unknown): string | undefined {
+export function errorCode(err: unknown): string | undefined {
   for (let e = err, depth = 0; depth < 4 && typeof e === 'object' && e !== null; depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string') return code;
@@ -285,7 +285,8 @@ function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
-function errorMessage(err: unknown): string {
+/** The error's message (an AggregateError without one: its errors' messages). */
+export function errorMessage(err: unknown): string {
   if (err instanceof AggregateError && !err.message) return err.errors.map((e) => (e as Error).message).join('; ');
   return err instanceof Error ? err.message : String(err);
 }
@@ -295,8 +296,11 @@ const STATUS_ERRNO: Record<number, string> = { 401: 'EAUTH', 403: 'EACCES', 422:
 
 /** A non-2xx answer as a StoreError: "<where>: 403 Forbidden: <the first 200 characters of the body>". */
 export async function httpError(where: string, res: Dispatcher.ResponseData, extra?: string): Promise<StoreError> {
-  const snippet = await bodySnippet(res);
-  const status = res.statusCode;
+  return statusError(where, res.statusCode, await bodySnippet(res), extra);
+}
+
+/** httpError for an answer whose body is already read: `snippet` is snippetOf() its start. */
+export function statusError(where: string, status: number, snippet: string, extra?: string): StoreError {
   const message = `${where}: ${status} ${STATUS_CODES[status] ?? 'Unknown'}${snippet ? `: ${snippet}` : ''}${extra ? ` (${extra})` : ''}`;
   return new StoreError(message, { retryable: retryableStatus(status), status, code: STATUS_ERRNO[status] ?? `HTTP${status}` });
 }
@@ -318,13 +322,18 @@ export async function bodySnippet(res: Dispatcher.ResponseData): Promise<string>
   } catch {
     // a broken error body: the status says enough
   }
+  return snippetOf(parts);
+}
+
+/** An error body's start as text: without HTML tags, whitespace collapsed, cut to 200 characters. */
+export function snippetOf(parts: Buffer[]): string {
   const text = Buffer.concat(parts).toString('utf8');
   const plain = text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
   return plain.length > SNIPPET ? `${plain.slice(0, SNIPPET - 1)}…` : plain;
 }
 
 /** A response header as one string. */
-export function header(res: Dispatcher.ResponseData, name: string): string | undefined {
+export function header(res: { headers: Record<string, string | string[] | undefined> }, name: string): string | undefined {
   const v = res.headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
