@@ -20,6 +20,7 @@ import {
   type PutOptions,
   type StoreProvider,
 } from './object-store.js';
+import { untilAborted } from '../util/abort.js';
 
 export interface RetryInfo {
   op: string;
@@ -208,26 +209,6 @@ class Tries {
       code: typeof e?.code === 'string' ? e.code : 'EIO',
     });
   }
-}
-
-/** Settles like p, or rejects with the abort reason as soon as signal aborts. */
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return p;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

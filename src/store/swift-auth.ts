@@ -21,6 +21,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { StoreError } from './object-store.js';
+import { untilAborted } from '../util/abort.js';
 
 export interface SwiftCredentials {
   /** v1: the auth endpoint (http://host:8080/auth/v1.0); v3: the identity API root (http://host:5000/v3) */
@@ -338,22 +339,3 @@ export function header(res: { headers: Record<string, string | string[] | undefi
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** Settles like p, or rejects with the abort reason as soon as signal aborts (p goes on for others). */
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return p;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
-}
