@@ -20,6 +20,8 @@ export interface SwiftStoreConfig {
   project_domain: string;
   /** parallel requests to the proxy (the connection pool size) */
   concurrency: number;
+  /** threads sending the requests (0: the JS thread itself) */
+  http_workers: number;
   retry_attempts: number;
   retry_max_seconds: number;
   timeout_seconds: number;
@@ -80,6 +82,7 @@ const SCHEMA: Record<string, KeySpec | Record<string, KeySpec>> = {
     project: str,
     project_domain: str,
     concurrency: int(1, 256),
+    http_workers: int(0, 16),
     retry_attempts: int(1, 100),
     retry_max_seconds: num(0, 86400),
     timeout_seconds: num(1, 3600),
@@ -204,6 +207,7 @@ export function loadConfig(o: ConfigOverrides = {}, cwd = process.cwd()): Config
       project: (store.project as string | undefined) ?? '',
       project_domain: (store.project_domain as string | undefined) ?? 'Default',
       concurrency: (store.concurrency as number | undefined) ?? 16,
+      http_workers: (store.http_workers as number | undefined) ?? 2,
       retry_attempts: (store.retry_attempts as number | undefined) ?? 10,
       retry_max_seconds: (store.retry_max_seconds as number | undefined) ?? 120,
       timeout_seconds: (store.timeout_seconds as number | undefined) ?? 60,

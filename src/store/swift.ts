@@ -159,6 +159,7 @@ export class SwiftStoreProvider implements StoreProvider {
       storageUrlPrefix: cfg.storage_url_prefix,
       credentials,
       concurrency: cfg.concurrency,
+      workers: cfg.http_workers,
       timeoutSeconds: cfg.timeout_seconds,
       ...opts,
     });
