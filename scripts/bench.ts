@@ -1,4 +1,4 @@
-// npm run bench -- --store fs|swift [--size-mib N] [--changed-percent P] [--json] [--dir DIR] [--keep]
+// npm run bench -- --store fs|swift [--size-mib N] [--changed-percent P] [--store-options "K = V; ..."] [--json] [--dir DIR] [--keep]
 //
 // The operators' benchmark: volbackd through its HTTP API, side by side with this
 // machine's own ceilings and with restic, on the same data in the same run.
@@ -23,7 +23,7 @@ import { ADMIN_TOKEN, TENANT, measureLatency, percentile, startBenchDaemon, type
 import { changeRegions, makeVolume } from './lib/make-volume.js';
 
 const USAGE =
-  'usage: npm run bench -- --store fs|swift [--size-mib N] [--changed-percent P] [--api-clients N] [--api-think-ms MS] [--no-restic] [--json] [--dir DIR] [--keep]';
+  'usage: npm run bench -- --store fs|swift [--size-mib N] [--changed-percent P] [--api-clients N] [--api-think-ms MS] [--no-restic] [--store-options "KEY = VALUE; ..."] [--json] [--dir DIR] [--keep]';
 const SWIFT_AIO = new URL('../../scripts/swift-aio', import.meta.url).pathname;
 
 interface SwiftInfo {
@@ -144,7 +144,7 @@ function restic(work: string, img: string, size: number, sw: SwiftInfo | null, c
 async function main(): Promise<void> {
   const f = parseFlags(
     process.argv.slice(2),
-    { store: 'value', 'size-mib': 'value', 'changed-percent': 'value', 'api-clients': 'value', 'api-think-ms': 'value', 'no-restic': 'flag', json: 'flag', dir: 'value', keep: 'flag' },
+    { store: 'value', 'size-mib': 'value', 'changed-percent': 'value', 'api-clients': 'value', 'api-think-ms': 'value', 'no-restic': 'flag', 'store-options': 'value', json: 'flag', dir: 'value', keep: 'flag' },
     USAGE,
   );
   const apiClients = Number(f['api-clients'] ?? 20);
@@ -193,8 +193,10 @@ async function main(): Promise<void> {
     mkdirSync(dataDir);
     const storeToml = sw
       ? ['[store]', 'type = "swift"', `storage_url_prefix = "${sw.prefix}"`, `auth_url = "${sw.authUrl}"`, `user = "${sw.user}"`, `key = "${sw.key}"`].join('\n')
-      : '';
-    daemon = await startBenchDaemon(dataDir, storeToml);
+      : '[store]';
+    // Extra [store] keys, to compare settings on the same data in the same run (e.g. http_workers = 0).
+    const storeOptions = String(f['store-options'] ?? '').split(';').map((kv) => kv.trim()).filter(Boolean);
+    daemon = await startBenchDaemon(dataDir, [storeToml, ...storeOptions].join('\n'));
     const d = daemon;
     const adopted = await d.call('POST', '/v1.1/admin/volumes', { volume: { tenant_id: TENANT, device: src.device, display_name: 'bench' } }, ADMIN_TOKEN);
     if (adopted.status !== 200) throw new Error(`adopt: ${adopted.status} ${JSON.stringify(adopted.body)}`);

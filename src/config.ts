@@ -207,7 +207,7 @@ export function loadConfig(o: ConfigOverrides = {}, cwd = process.cwd()): Config
       project: (store.project as string | undefined) ?? '',
       project_domain: (store.project_domain as string | undefined) ?? 'Default',
       concurrency: (store.concurrency as number | undefined) ?? 16,
-      http_workers: (store.http_workers as number | undefined) ?? 2,
+      http_workers: (store.http_workers as number | undefined) ?? 0,
       retry_attempts: (store.retry_attempts as number | undefined) ?? 10,
       retry_max_seconds: (store.retry_max_seconds as number | undefined) ?? 120,
       timeout_seconds: (store.timeout_seconds as number | undefined) ?? 60,

@@ -19,6 +19,7 @@ import { Semaphore } from '../util/semaphore.js';
 import { isoSeconds } from '../util/time.js';
 import type { RateLimiter } from '../util/rate-limiter.js';
 import { chunkKey, manifestKey } from './keys.js';
+import { outBuffers } from './out-buffers.js';
 import { ManifestBuilder, serialize, type Manifest, type ManifestBackup, type ManifestVolume } from './manifest.js';
 
 export interface BackupInput {
@@ -108,7 +109,6 @@ export async function backupVolume(input: BackupInput): Promise<BackupResult> {
       return s;
     };
     const digests = new Set<string>();
-    const free: Buffer[] = [];
     const outSize = outBufferSize(input.chunkSize);
     // Two stages with their own limits: reads (threads waiting on the disk) and
     // compression (threads on the cores). One worker doing both would have every
@@ -128,18 +128,36 @@ export async function backupVolume(input: BackupInput): Promise<BackupResult> {
           return;
         }
         await input.readLimiter?.take(length, signal);
-        // At most maxInFlight buffers ever exist: one per running task. Shared
-        // memory, so a store may hand the bytes to an I/O worker thread without
-        // copying them (the Swift store does).
-        const out = free.pop() ?? Buffer.from(new SharedArrayBuffer(outSize));
+        // A read buffer is held from its read until its compression starts: at
+        // most readConcurrency are reading or waiting for a core, so buffers of
+        // chunks read ahead stay bounded however far the disk outruns the cores.
+        const releaseRead = await reads.acquire();
+        let r: ChunkRead;
+        let out: Buffer;
         try {
-          const data = await reads.run(() => dev.readInto(offset, length));
-          let r: ChunkRead;
+          const data = await dev.readInto(offset, length);
           try {
-            r = await cpu.run(() => processChunk(data, { compress: true, md5: input.md5, known, claim: true, out }));
+            const releaseCpu = await cpu.acquire();
+            releaseRead();
+            // At most one output buffer per task past this point (compressing or
+            // uploading). Shared memory, so a store may hand the bytes to an I/O
+            // worker thread without copying them (the Swift store can).
+            out = outBuffers.take(outSize);
+            try {
+              r = await processChunk(data, { compress: true, md5: input.md5, known, claim: true, out });
+            } catch (err) {
+              outBuffers.give(out);
+              throw err;
+            } finally {
+              releaseCpu();
+            }
           } finally {
             data.release(); // already handed over unless processing never started
           }
+        } finally {
+          releaseRead();
+        }
+        try {
           stats.bytesRead += length;
           if (r.zero) {
             builder.set(i, null);
@@ -163,7 +181,7 @@ export async function backupVolume(input: BackupInput): Promise<BackupResult> {
           }
           builder.set(i, digest);
         } finally {
-          free.push(out);
+          outBuffers.give(out);
         }
       },
       input.signal,

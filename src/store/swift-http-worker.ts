@@ -6,21 +6,15 @@
 // aborts the request; every request is answered exactly once, the cancelled
 // ones too (so the main thread knows the body buffer is no longer read).
 // Parked (its pool closed), it destroys its Agent; a new owner configures a new one.
-// It runs NICE_ABOVE steps nicer than the thread that started it (Linux keeps
-// niceness per thread): the JS thread, which serves the API, comes first.
-import { getPriority, setPriority } from 'node:os';
+// It keeps the niceness of the thread that started it (Linux threads inherit
+// it): the JS thread's api_nice. Measured with a co-located Swift on 2 cores,
+// niced 5 steps further it lost the cores to Swift's own processes and backup
+// throughput halved (docs/performance.md).
 import { parentPort, workerData } from 'node:worker_threads';
 import { Agent } from 'undici';
 import type { FromWorker, ToWorker, WireError, WorkerConfig } from './swift-http-pool.js';
 import { exchange, type SwiftHttpRequest } from './swift-http.js';
 import { errorCode, errorMessage } from './swift-auth.js';
-
-const NICE_ABOVE = 5;
-try {
-  setPriority(Math.min(19, getPriority() + NICE_ABOVE)); // this thread only
-} catch {
-  // not permitted (some containers): stay where it is
-}
 
 const port = parentPort!;
 let agent: Agent | undefined = newAgent(workerData as WorkerConfig);

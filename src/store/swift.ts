@@ -20,11 +20,11 @@
 // of its body; 422 on put → code EBADMSG. Every response body is read or dumped
 // so undici can reuse the connection.
 //
-// The requests go out from a few worker threads (swift-http-pool.ts; default 2,
+// With `workers` > 0 the requests go out from worker threads (swift-http-pool.ts,
 // each with its own keep-alive undici Agent and its share of the `concurrency`
 // connections per origin), so the JS thread neither writes nor reads bodies nor
-// runs undici for them; it keeps the tokens, names and answers' meaning. Given
-// its own `dispatcher` (tests), or `workers: 0`, the store sends from the JS thread.
+// runs undici for them; it keeps the tokens, names and answers' meaning. By
+// default, or given its own `dispatcher` (tests), the store sends from the JS thread.
 // Authentication (TokenManager) uses the provider's `dispatcher` on the JS thread.
 //
 // The JS thread never hashes or copies chunk bytes: put posts the body to a
@@ -68,14 +68,16 @@ export interface SwiftStoreOptions {
   listPageSize?: number;
   /**
    * worker threads sending the store's requests, the connections split among
-   * them; default 2, at most `concurrency`; 0: send from the JS thread
+   * them; at most `concurrency`; 0 (the default): send from the JS thread
    */
   workers?: number;
   /** send every request through this dispatcher, from the JS thread, instead of own Agents and workers (not closed by close()) */
   dispatcher?: Dispatcher;
 }
 
-const DEFAULT_WORKERS = 2;
+// Measured on 2 cores with a co-located Swift, sending from the JS thread was
+// faster (docs/performance.md); more cores and a remote Swift may favour workers.
+const DEFAULT_WORKERS = 0;
 
 interface Shared {
   http: SwiftHttp;

@@ -7,15 +7,26 @@ export class Semaphore {
     this.#free = Math.max(1, Math.floor(n));
   }
 
-  async run<T>(fn: () => Promise<T>): Promise<T> {
+  /** Waits for a permit; the returned function gives it back (calling it twice gives back one). */
+  async acquire(): Promise<() => void> {
     if (this.#free > 0) this.#free--;
     else await new Promise<void>((r) => this.#waiters.push(r));
-    try {
-      return await fn();
-    } finally {
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
       const next = this.#waiters.shift();
       if (next) next();
       else this.#free++;
+    };
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    const release = await this.acquire();
+    try {
+      return await fn();
+    } finally {
+      release();
     }
   }
 }

@@ -50,7 +50,7 @@ t.test('defaults with no file', async (t) => {
       project: '',
       project_domain: 'Default',
       concurrency: 16,
-      http_workers: 2,
+      http_workers: 0,
       retry_attempts: 10,
       retry_max_seconds: 120,
       timeout_seconds: 60,
@@ -84,7 +84,7 @@ user = "volbackd"
 key = "secret"
 project = "service"
 concurrency = 32
-http_workers = 0
+http_workers = 2
 retry_attempts = 3
 retry_max_seconds = 10.5
 timeout_seconds = 5
@@ -125,7 +125,7 @@ max_write_mbps = 100.5
     project: 'service',
     user_domain: 'Default',
     concurrency: 32,
-    http_workers: 0,
+    http_workers: 2,
     retry_attempts: 3,
     retry_max_seconds: 10.5,
     timeout_seconds: 5,

@@ -104,8 +104,9 @@ if (!env) {
   await storeConformance(t, 'swift store (service credential admin:admin → AUTH_test)', async (t) =>
     cleaned(t, env, env.test.account, serviceProvider(t, env).forTenant(env.test.account)),
   );
-  await storeConformance(t, "swift store (test:tester's own token → AUTH_test)", async (t) =>
-    cleaned(t, env, env.test.account, userProvider(t, env).forTenant(env.test.account, userToken)),
+  // This one sends from worker threads (store.http_workers), the other from the JS thread (the default).
+  await storeConformance(t, "swift store (test:tester's own token → AUTH_test, 2 HTTP worker threads)", async (t) =>
+    cleaned(t, env, env.test.account, userProvider(t, env, { workers: 2 }).forTenant(env.test.account, userToken)),
   );
 
   t.test('objects land in the tenant’s account under their names, slashes kept and the rest encoded', async (t) => {
