@@ -237,6 +237,7 @@ async function main(): Promise<void> {
     await change(2);
     const srcSum = sha256Device(src.device, size);
     const incr = await backup();
+    const incrStats = d.lastBackupStats();
     const storedIncr = (await storedBytes()) - storedFull;
 
     log(quiet, 'volbackd: restore to a new volume ...');
@@ -281,6 +282,7 @@ async function main(): Promise<void> {
       restic_restore_mbps: rest?.restore ?? null,
       verified,
       full_backup_engine: fullStats,
+      incremental_backup_engine: incrStats,
       loaded_backup_event_loop_ms: fullEventLoop,
     };
     if (f.json) process.stdout.write(JSON.stringify(r) + '\n');
