@@ -1,4 +1,4 @@
-// npm run bench:core -- [--size-mib N] [--json] [--in-flight N] [--dir DIR]
+// npm run bench:core -- [--size-mib N] [--json] [--in-flight N] [--reads N] [--dir DIR]
 //
 // The native core against this machine's ceilings, in one run:
 //   1. a deterministic realistic volume (ext4, half full of text, binaries and
@@ -13,7 +13,7 @@ import { availableParallelism } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
-const USAGE = 'usage: npm run bench:core -- [--size-mib N] [--json] [--in-flight N] [--chunk-mib N] [--dir DIR]';
+const USAGE = 'usage: npm run bench:core -- [--size-mib N] [--json] [--in-flight N] [--reads N] [--chunk-mib N] [--dir DIR]';
 
 async function main(): Promise<void> {
   // Before anything touches the libuv pool: one thread per core for compression
@@ -25,9 +25,10 @@ async function main(): Promise<void> {
   const { runBounded } = await import('../src/util/bounded.js');
   const { Semaphore } = await import('../src/util/semaphore.js');
 
-  const f = u.parseFlags(process.argv.slice(2), { 'size-mib': 'value', json: 'flag', 'in-flight': 'value', 'chunk-mib': 'value', dir: 'value' }, USAGE);
+  const f = u.parseFlags(process.argv.slice(2), { 'size-mib': 'value', json: 'flag', 'in-flight': 'value', reads: 'value', 'chunk-mib': 'value', dir: 'value' }, USAGE);
   const sizeMiB = Number(f['size-mib'] ?? 1024);
   const inFlight = Number(f['in-flight'] ?? 12);
+  const readsAtOnce = Number(f.reads ?? availableParallelism() + 2);
   const cores = availableParallelism();
   const chunk = Number(f['chunk-mib'] ?? 4) * u.MiB;
   const dir = mkdtempSync(join(String(f.dir ?? '/var/tmp'), 'volbackd-bench-core-'));
@@ -58,15 +59,30 @@ async function main(): Promise<void> {
     const pool: Buffer[] = [];
     // As the daemon does it: reads (cores + 2 at once) and compression (one per
     // core) as two stages, so the disk and the cores are busy at the same time.
-    const reads = new Semaphore(cores + 2);
+    const reads = new Semaphore(readsAtOnce);
     const cpu = new Semaphore(cores);
     let t0 = process.hrtime.bigint();
     await runBounded(count, inFlight, async (i) => {
       const offset = i * chunk;
       const length = Math.min(chunk, size - offset);
       const out = pool.pop() ?? Buffer.allocUnsafeSlow(native.outBufferSize(chunk));
-      const data = await reads.run(() => dev.readInto(offset, length));
-      const r = await cpu.run(() => native.processChunk(data, { compress: true, out }));
+      // As engine/backup.ts: a read permit is held until the chunk's compression
+      // starts, so read-ahead is bounded by `reads`, not by `in_flight`.
+      const releaseRead = await reads.acquire();
+      let r: Awaited<ReturnType<typeof native.processChunk>>;
+      try {
+        const data = await dev.readInto(offset, length);
+        const releaseCpu = await cpu.acquire();
+        releaseRead();
+        try {
+          r = await native.processChunk(data, { compress: true, out });
+        } finally {
+          releaseCpu();
+          data.release();
+        }
+      } finally {
+        releaseRead();
+      }
       if (r.zero) {
         zero++;
         pool.push(out);
@@ -101,6 +117,7 @@ async function main(): Promise<void> {
       size_mib: sizeMiB,
       chunk_mib: chunk / u.MiB,
       in_flight: inFlight,
+      reads: readsAtOnce,
       threadpool: Number(process.env.UV_THREADPOOL_SIZE),
       cores: availableParallelism(),
       caches_dropped: dropped,
