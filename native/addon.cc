@@ -35,15 +35,13 @@ static Napi::Value PoolStatsJs(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   Napi::Function device = DeviceWrap::Define(env);
-  Napi::Function digest_set = DigestSet::Define(env);
   Napi::Function chunk_data = ChunkData::Define(env);
   data->device_ctor = Napi::Persistent(device);
-  data->digest_set_ctor = Napi::Persistent(digest_set);
   data->chunk_data_ctor = Napi::Persistent(chunk_data);
   env.SetInstanceData(data);
 
   exports.Set("Device", device);
-  exports.Set("DigestSet", digest_set);
+  exports.Set("DigestSet", DigestSet::Define(env));
   exports.Set("ChunkData", chunk_data);
   exports.Set("processChunk", Napi::Function::New(env, ProcessChunkJs, "processChunk"));
   exports.Set("openDevice", Napi::Function::New(env, OpenDevice, "openDevice"));

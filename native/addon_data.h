@@ -8,7 +8,6 @@ namespace volbackd {
 
 struct AddonData {
   Napi::FunctionReference device_ctor;
-  Napi::FunctionReference digest_set_ctor;
   Napi::FunctionReference chunk_data_ctor;
 };
 

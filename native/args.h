@@ -7,6 +7,9 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include "codec.h"
 
 namespace volbackd {
 
@@ -29,6 +32,39 @@ inline bool BoolOpt(const Napi::Object& o, const char* key, bool def) {
   if (v.IsUndefined()) return def;
   if (!v.IsBoolean()) throw Napi::TypeError::New(o.Env(), std::string(key) + " must be a boolean");
   return v.As<Napi::Boolean>().Value();
+}
+
+// A chunk's length: 1 byte to 1 GiB.
+inline size_t ChunkLengthArg(const Napi::Value& v) {
+  uint64_t length = OffsetArg(v, "length");
+  if (length == 0 || length > (1u << 30)) throw Napi::RangeError::New(v.Env(), "length must be 1 byte to 1 GiB");
+  return static_cast<size_t>(length);
+}
+
+// Buffers a worker reads on the pool: `refs` keep them alive, `views` point into
+// them, so Run() needs no napi call.
+struct HeldBuffers {
+  std::vector<Napi::Reference<Napi::Buffer<uint8_t>>> refs;
+  std::vector<Segment> views;
+};
+
+// A Buffer or an array of Buffers (a body as it arrived, in segments).
+inline HeldBuffers BuffersArg(const Napi::Value& v, const char* name) {
+  const std::string what = std::string(name) + " must be a Buffer or an array of Buffers";
+  HeldBuffers h;
+  auto hold = [&](const Napi::Value& b) {
+    if (!b.IsBuffer()) throw Napi::TypeError::New(v.Env(), what);
+    Napi::Buffer<uint8_t> buf = b.As<Napi::Buffer<uint8_t>>();
+    h.views.emplace_back(buf.Data(), buf.Length());
+    h.refs.push_back(Napi::Persistent(buf));
+  };
+  if (v.IsArray()) {
+    Napi::Array a = v.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) hold(a.Get(i));
+  } else {
+    hold(v);
+  }
+  return h;
 }
 
 inline Napi::Object OptionsArg(const Napi::CallbackInfo& info, size_t i) {

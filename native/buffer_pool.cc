@@ -21,6 +21,14 @@ PooledBuffer::~PooledBuffer() {
   if (buf_) BufferPool::Instance().Release(std::move(buf_));
 }
 
+PooledBuffer& PooledBuffer::operator=(PooledBuffer&& o) {
+  if (this != &o) {
+    if (buf_) BufferPool::Instance().Release(std::move(buf_));
+    buf_ = std::move(o.buf_);
+  }
+  return *this;
+}
+
 BufferPool& BufferPool::Instance() {
   static BufferPool pool;
   return pool;

@@ -42,7 +42,9 @@ class PooledBuffer {
   PooledBuffer() = default;
   explicit PooledBuffer(AlignedBuffer b) : buf_(std::move(b)) {}
   PooledBuffer(PooledBuffer&&) = default;
-  PooledBuffer& operator=(PooledBuffer&&) = default;
+  // Returns the buffer it held to the pool (a defaulted move would free it behind
+  // the pool's back and leave it counted as lent).
+  PooledBuffer& operator=(PooledBuffer&& o);
   ~PooledBuffer();
   uint8_t* data() const { return buf_.data(); }
   size_t capacity() const { return buf_.capacity(); }

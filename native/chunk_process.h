@@ -1,5 +1,5 @@
-// One job: what happens to a chunk's bytes once they are in memory, shared by the
-// one-worker path (readChunk) and the two-stage path (readInto + processChunk):
+// One job: what happens to a chunk's bytes once they are in memory (stage two of
+// a backup chunk, processChunk, after readInto):
 //   zero check -> XXH3-128 -> known? (claim) -> LZ4 frame (raw if not smaller) -> MD5
 #pragma once
 

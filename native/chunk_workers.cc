@@ -1,8 +1,6 @@
 #include "chunk_workers.h"
 
 #include <cstring>
-#include <memory>
-#include <vector>
 
 #include "args.h"
 #include "buffer_pool.h"
@@ -16,33 +14,12 @@ namespace volbackd {
 
 namespace {
 
-class ReadChunkWorker : public PromiseWorker {
- public:
-  ReadChunkWorker(Napi::Env env, DeviceWrap* wrap) : PromiseWorker(env, "volbackd.readChunk"), claim_(wrap, env) {}
-
-  uint64_t offset = 0;
-  size_t length = 0;
-  ChunkOptions opts;
-
- protected:
-  void Run() override {
-    Device& dev = claim_.dev();
-    PooledBuffer buf = BufferPool::Instance().Acquire(dev.AlignUp(length));
-    if (!buf) {
-      err_ = SysError::Errno(ENOMEM, "posix_memalign", dev.info().path);
-      return;
-    }
-    err_ = dev.ReadAt(offset, length, buf.data());
-    if (err_.failed()) return;
-    outcome_ = ProcessChunk(buf.data(), length, opts);
-  }
-
-  Napi::Value Result(Napi::Env env) override { return OutcomeToJs(env, outcome_); }
-
- private:
-  DeviceClaim claim_;
-  ChunkOutcome outcome_;
-};
+// A pool buffer that can take `length` bytes at the device's alignment (what
+// Device::ReadAt and WriteAt need).
+SysError AcquireFor(const Device& dev, size_t length, PooledBuffer* buf) {
+  *buf = BufferPool::Instance().Acquire(dev.AlignUp(length));
+  return *buf ? SysError() : SysError::Errno(ENOMEM, "posix_memalign", dev.info().path);
+}
 
 // Stage one of the two-stage path: the read alone (a pool thread waiting on the
 // disk, not on a core); the bytes stay in native memory, in a ChunkData.
@@ -56,12 +33,8 @@ class ReadIntoWorker : public PromiseWorker {
  protected:
   void Run() override {
     Device& dev = claim_.dev();
-    buf_ = BufferPool::Instance().Acquire(dev.AlignUp(length));
-    if (!buf_) {
-      err_ = SysError::Errno(ENOMEM, "posix_memalign", dev.info().path);
-      return;
-    }
-    err_ = dev.ReadAt(offset, length, buf_.data());
+    err_ = AcquireFor(dev, length, &buf_);
+    if (!err_.failed()) err_ = dev.ReadAt(offset, length, buf_.data());
   }
 
   Napi::Value Result(Napi::Env env) override { return ChunkData::NewInstance(env, std::move(buf_), length); }
@@ -101,27 +74,24 @@ class WriteChunkWorker : public PromiseWorker {
   size_t length = 0;
   bool lz4 = false;
   Digest expected{};
-  std::vector<Segment> segments;
-  std::vector<Napi::Reference<Napi::Buffer<uint8_t>>> segment_refs;
+  HeldBuffers body;  // the stored object, in the segments it arrived in
 
  protected:
   void Run() override {
     Device& dev = claim_.dev();
     const std::string& path = dev.info().path;
-    PooledBuffer buf = BufferPool::Instance().Acquire(dev.AlignUp(length));
-    if (!buf) {
-      err_ = SysError::Errno(ENOMEM, "posix_memalign", path);
-      return;
-    }
+    PooledBuffer buf;
+    err_ = AcquireFor(dev, length, &buf);
+    if (err_.failed()) return;
     if (lz4) {
-      std::string why = Lz4FrameDecode(segments, buf.data(), length);
+      std::string why = Lz4FrameDecode(body.views, buf.data(), length);
       if (!why.empty()) {
         err_ = SysError::Custom("ERR_CHUNK_FRAME", why + " (chunk " + ToHex(expected) + ")", path);
         return;
       }
     } else {
       size_t total = 0;
-      for (const Segment& s : segments) total += s.second;
+      for (const Segment& s : body.views) total += s.second;
       if (total != length) {
         err_ = SysError::Custom("ERR_CHUNK_LENGTH",
                                 "raw chunk " + ToHex(expected) + " has " + std::to_string(total) +
@@ -130,7 +100,7 @@ class WriteChunkWorker : public PromiseWorker {
         return;
       }
       size_t at = 0;
-      for (const Segment& s : segments) {
+      for (const Segment& s : body.views) {
         memcpy(buf.data() + at, s.first, s.second);
         at += s.second;
       }
@@ -149,35 +119,14 @@ class WriteChunkWorker : public PromiseWorker {
   DeviceClaim claim_;
 };
 
-Napi::Reference<Napi::Buffer<uint8_t>> BufferRef(const Napi::Value& v, const char* name) {
-  if (!v.IsBuffer()) throw Napi::TypeError::New(v.Env(), std::string(name) + " must be a Buffer");
-  return Napi::Persistent(v.As<Napi::Buffer<uint8_t>>());
-}
-
 }  // namespace
 
-Napi::Value QueueReadChunk(const Napi::CallbackInfo& info, DeviceWrap* wrap) {
-  Napi::Env env = info.Env();
-  uint64_t offset = OffsetArg(info[0], "offset");
-  uint64_t length = OffsetArg(info[1], "length");
-  if (length == 0 || length > (1u << 30)) throw Napi::RangeError::New(env, "length must be 1 byte to 1 GiB");
-  auto* w = new ReadChunkWorker(env, wrap);
-  std::unique_ptr<ReadChunkWorker> guard(w);  // freed if an argument throws
-  w->offset = offset;
-  w->length = static_cast<size_t>(length);
-  w->opts = ParseChunkOptions(info, 2, w->length);
-  guard.release();
-  return w->Queue();
-}
-
 Napi::Value QueueReadInto(const Napi::CallbackInfo& info, DeviceWrap* wrap) {
-  Napi::Env env = info.Env();
   uint64_t offset = OffsetArg(info[0], "offset");
-  uint64_t length = OffsetArg(info[1], "length");
-  if (length == 0 || length > (1u << 30)) throw Napi::RangeError::New(env, "length must be 1 byte to 1 GiB");
-  auto* w = new ReadIntoWorker(env, wrap);
+  size_t length = ChunkLengthArg(info[1]);
+  auto* w = new ReadIntoWorker(info.Env(), wrap);
   w->offset = offset;
-  w->length = static_cast<size_t>(length);
+  w->length = length;
   return w->Queue();
 }
 
@@ -196,30 +145,21 @@ Napi::Value ProcessChunkJs(const Napi::CallbackInfo& info) {
 Napi::Value QueueWriteChunk(const Napi::CallbackInfo& info, DeviceWrap* wrap) {
   Napi::Env env = info.Env();
   uint64_t offset = OffsetArg(info[0], "offset");
-  uint64_t length = OffsetArg(info[1], "length");
-  if (length == 0 || length > (1u << 30)) throw Napi::RangeError::New(env, "length must be 1 byte to 1 GiB");
+  size_t length = ChunkLengthArg(info[1]);
   std::string encoding = StringArg(info[3], "encoding");
   if (encoding != "lz4" && encoding != "raw") throw Napi::TypeError::New(env, "encoding must be 'lz4' or 'raw'");
   Digest expected;
   if (!ParseDigestHex(StringArg(info[4], "digest"), &expected)) {
     throw Napi::TypeError::New(env, "digest must be 32 hexadecimal digits");
   }
+  HeldBuffers body = BuffersArg(info[2], "segments");
+  // Arguments are all read: constructing the worker claims the device.
   auto* w = new WriteChunkWorker(env, wrap);
-  std::unique_ptr<WriteChunkWorker> guard(w);
   w->offset = offset;
-  w->length = static_cast<size_t>(length);
+  w->length = length;
   w->lz4 = encoding == "lz4";
   w->expected = expected;
-  if (info[2].IsBuffer()) {
-    w->segment_refs.push_back(BufferRef(info[2], "segments"));
-  } else if (info[2].IsArray()) {
-    Napi::Array a = info[2].As<Napi::Array>();
-    for (uint32_t i = 0; i < a.Length(); i++) w->segment_refs.push_back(BufferRef(a.Get(i), "segments[i]"));
-  } else {
-    throw Napi::TypeError::New(env, "segments must be a Buffer or an array of Buffers");
-  }
-  for (auto& r : w->segment_refs) w->segments.emplace_back(r.Value().Data(), r.Value().Length());
-  guard.release();
+  w->body = std::move(body);
   return w->Queue();
 }
 

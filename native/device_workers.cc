@@ -94,18 +94,17 @@ class WriteNewFileWorker : public PromiseWorker {
 
 class Md5Worker : public PromiseWorker {
  public:
-  explicit Md5Worker(Napi::Env env) : PromiseWorker(env, "volbackd.md5") {}
-  std::vector<Segment> segments;
-  std::vector<Napi::Reference<Napi::Buffer<uint8_t>>> refs;
+  Md5Worker(Napi::Env env, HeldBuffers segments) : PromiseWorker(env, "volbackd.md5"), segments_(std::move(segments)) {}
 
  protected:
   void Run() override {
-    hex_ = Md5HexSegments(segments);
+    hex_ = Md5HexSegments(segments_.views);
     if (hex_.empty()) err_ = SysError::Custom("ERR_MD5", "OpenSSL could not compute an MD5");
   }
   Napi::Value Result(Napi::Env env) override { return Napi::String::New(env, hex_); }
 
  private:
+  HeldBuffers segments_;
   std::string hex_;
 };
 
@@ -165,17 +164,7 @@ Napi::Value WriteNewFileJs(const Napi::CallbackInfo& info) {
 
 Napi::Value Md5Js(const Napi::CallbackInfo& info) {
   if (!info[0].IsArray()) throw Napi::TypeError::New(info.Env(), "segments must be an array of Buffers");
-  auto* w = new Md5Worker(info.Env());
-  std::unique_ptr<Md5Worker> guard(w);
-  Napi::Array a = info[0].As<Napi::Array>();
-  for (uint32_t i = 0; i < a.Length(); i++) {
-    Napi::Value v = a.Get(i);
-    if (!v.IsBuffer()) throw Napi::TypeError::New(info.Env(), "segments must be an array of Buffers");
-    w->refs.push_back(Napi::Persistent(v.As<Napi::Buffer<uint8_t>>()));
-  }
-  for (auto& r : w->refs) w->segments.emplace_back(r.Value().Data(), r.Value().Length());
-  guard.release();
-  return w->Queue();
+  return (new Md5Worker(info.Env(), BuffersArg(info[0], "segments")))->Queue();
 }
 
 Napi::Value SyncFsJs(const Napi::CallbackInfo& info) {

@@ -8,8 +8,7 @@ namespace volbackd {
 
 Napi::Function DeviceWrap::Define(Napi::Env env) {
   return DefineClass(env, "Device",
-                     {InstanceMethod<&DeviceWrap::ReadChunk>("readChunk"),
-                      InstanceMethod<&DeviceWrap::ReadInto>("readInto"),
+                     {InstanceMethod<&DeviceWrap::ReadInto>("readInto"),
                       InstanceMethod<&DeviceWrap::WriteChunk>("writeChunk"),
                       InstanceMethod<&DeviceWrap::ZeroRange>("zeroRange"),
                       InstanceMethod<&DeviceWrap::Sync>("sync"),
@@ -36,7 +35,6 @@ std::shared_ptr<Device> DeviceWrap::Claim(Napi::Env env) {
   return dev_;
 }
 
-Napi::Value DeviceWrap::ReadChunk(const Napi::CallbackInfo& info) { return QueueReadChunk(info, this); }
 Napi::Value DeviceWrap::ReadInto(const Napi::CallbackInfo& info) { return QueueReadInto(info, this); }
 Napi::Value DeviceWrap::WriteChunk(const Napi::CallbackInfo& info) { return QueueWriteChunk(info, this); }
 Napi::Value DeviceWrap::ZeroRange(const Napi::CallbackInfo& info) { return QueueZeroRange(info, this); }

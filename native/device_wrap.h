@@ -24,7 +24,6 @@ class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
   void Unclaim() { inflight_--; }
 
  private:
-  Napi::Value ReadChunk(const Napi::CallbackInfo& info);
   Napi::Value ReadInto(const Napi::CallbackInfo& info);
   Napi::Value WriteChunk(const Napi::CallbackInfo& info);
   Napi::Value ZeroRange(const Napi::CallbackInfo& info);

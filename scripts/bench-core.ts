@@ -12,24 +12,24 @@
 import { availableParallelism } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { threadPoolSize } from '../src/util/threadpool.js';
 
 const USAGE = 'usage: npm run bench:core -- [--size-mib N] [--json] [--in-flight N] [--reads N] [--chunk-mib N] [--dir DIR]';
 
 async function main(): Promise<void> {
-  // Before anything touches the libuv pool: one thread per core for compression
-  // plus room for the reads in flight.
-  process.env.UV_THREADPOOL_SIZE ??= String(Math.max(8, availableParallelism() * 4 + 4));
+  // Before anything touches the libuv pool: sized as the daemon sizes it.
+  process.env.UV_THREADPOOL_SIZE ??= String(threadPoolSize());
   const u = await import('./lib/bench-util.js');
   const { makeVolume } = await import('./lib/make-volume.js');
   const native = await import('../src/native/index.js');
   const { runBounded } = await import('../src/util/bounded.js');
-  const { Semaphore } = await import('../src/util/semaphore.js');
+  const { ChunkStages } = await import('../src/engine/chunk-stages.js');
 
   const f = u.parseFlags(process.argv.slice(2), { 'size-mib': 'value', json: 'flag', 'in-flight': 'value', reads: 'value', 'chunk-mib': 'value', dir: 'value' }, USAGE);
   const sizeMiB = Number(f['size-mib'] ?? 1024);
   const inFlight = Number(f['in-flight'] ?? 12);
-  const readsAtOnce = Number(f.reads ?? availableParallelism() + 2);
   const cores = availableParallelism();
+  const readsAtOnce = Number(f.reads ?? cores + 2);
   const chunk = Number(f['chunk-mib'] ?? 4) * u.MiB;
   const dir = mkdtempSync(join(String(f.dir ?? '/var/tmp'), 'volbackd-bench-core-'));
   const say = (s: string): void => {
@@ -56,36 +56,18 @@ async function main(): Promise<void> {
     let zero = 0;
     let storedBytes = 0;
     let dataBytes = 0;
-    const pool: Buffer[] = [];
-    // As the daemon does it: reads (cores + 2 at once) and compression (one per
-    // core) as two stages, so the disk and the cores are busy at the same time.
-    const reads = new Semaphore(readsAtOnce);
-    const cpu = new Semaphore(cores);
+    // The daemon's own two stages (engine/chunk-stages.ts): reads (cores + 2 at
+    // once) and compression (one per core), so the disk and the cores are busy at
+    // the same time.
+    const stages = new ChunkStages({ chunkSize: chunk, readConcurrency: readsAtOnce, compressConcurrency: cores });
     let t0 = process.hrtime.bigint();
     await runBounded(count, inFlight, async (i) => {
       const offset = i * chunk;
       const length = Math.min(chunk, size - offset);
-      const out = pool.pop() ?? Buffer.allocUnsafeSlow(native.outBufferSize(chunk));
-      // As engine/backup.ts: a read permit is held until the chunk's compression
-      // starts, so read-ahead is bounded by `reads`, not by `in_flight`.
-      const releaseRead = await reads.acquire();
-      let r: Awaited<ReturnType<typeof native.processChunk>>;
-      try {
-        const data = await dev.readInto(offset, length);
-        const releaseCpu = await cpu.acquire();
-        releaseRead();
-        try {
-          r = await native.processChunk(data, { compress: true, out });
-        } finally {
-          releaseCpu();
-          data.release();
-        }
-      } finally {
-        releaseRead();
-      }
+      const { r, out } = await stages.process(dev, offset, length);
       if (r.zero) {
         zero++;
-        pool.push(out);
+        stages.give(out);
         return;
       }
       // Keep the stored bytes for the restore half (a store would have sent them).
@@ -119,7 +101,7 @@ async function main(): Promise<void> {
       in_flight: inFlight,
       reads: readsAtOnce,
       threadpool: Number(process.env.UV_THREADPOOL_SIZE),
-      cores: availableParallelism(),
+      cores,
       caches_dropped: dropped,
       dd_direct_read_mbps: ddRead,
       lz4_cli_mbps: lz4.mbps,

@@ -471,23 +471,6 @@ class ChunkStream {
   }
 }
 
-/**
- * The first `size` bytes of a file of the given content kind, exactly as
- * makeVolume() generates them for the file with that (seed, index); for tests
- * of the generators (e.g. compressibility).
- */
-export function sampleContent(kind: ContentKind, size: number, seed = 1, index = 0): Buffer {
-  const out = Buffer.alloc(size);
-  if (kind === "random") return randomStream(seed, `file:${index}`).update(out);
-  const chunks = new ChunkStream(kind, seed, index);
-  for (let off = 0; off < size; ) {
-    const n = Math.min(CHUNK, size - off);
-    chunks.next(n).copy(out, off);
-    off += n;
-  }
-  return out;
-}
-
 async function writeRandom(fh: FileHandle, size: number, seed: number, index: number): Promise<void> {
   const cipher = randomStream(seed, `file:${index}`);
   const zeros = Buffer.alloc(CHUNK);

@@ -5,7 +5,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { errors } from '../errors.js';
 import { parseId, tenantOf } from './auth-plugin.js';
-import { CONTAINER_MAX_BYTES, BackupCreated, BackupDetail, BackupParams, BackupSummary, CreateBackupBody, RestoreBody, RestoreResponse, TenantParams } from './schemas.js';
+import { CONTAINER_MAX_BYTES, CONTAINER_RULE, BackupCreated, BackupDetail, BackupParams, BackupSummary, CreateBackupBody, RestoreBody, RestoreResponse, TenantParams } from './schemas.js';
 import { backupCreated, backupDetail, backupSummary } from './views.js';
 
 export const backupsPlugin: FastifyPluginAsyncTypebox = async (app) => {
@@ -39,7 +39,7 @@ export const backupsPlugin: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/', { schema: { params: TenantParams, body: CreateBackupBody, response: { 200: Type.Object({ backup: BackupCreated }) } } }, async (req) => {
     const { volume_id, display_name, display_description, container } = req.body.backup;
     const name = container ?? config.backup.default_container;
-    if (Buffer.byteLength(name) > CONTAINER_MAX_BYTES) throw errors.invalidInput(`container must be 1 to ${CONTAINER_MAX_BYTES} bytes without "/" or NUL, not "." or "..", or null for the default`);
+    if (Buffer.byteLength(name) > CONTAINER_MAX_BYTES) throw errors.invalidInput(CONTAINER_RULE);
     const volumeId = parseId(String(volume_id));
     if (volumeId === null) throw errors.volumeNotFound(String(volume_id));
     const { backup, job } = catalog.requestBackup(tenantOf(req), volumeId, {
@@ -67,9 +67,10 @@ export const backupsPlugin: FastifyPluginAsyncTypebox = async (app) => {
     const tenant = tenantOf(req);
     const id = parseId(req.params.backup_id);
     if (id === null) throw errors.backupNotFound(req.params.backup_id);
-    const target = req.body.restore.volume_id;
-    const targetId = target === undefined || target === null ? null : parseId(String(target));
-    if (targetId === null && target !== undefined && target !== null) throw errors.volumeNotFound(String(target));
+    // No volume_id (or null): restore to a new volume.
+    const target = req.body.restore.volume_id ?? null;
+    const targetId = target === null ? null : parseId(String(target));
+    if (target !== null && targetId === null) throw errors.volumeNotFound(String(target));
     const uuid = randomUUID();
     const { backup, volume, job } = catalog.requestRestore(
       tenant,

@@ -22,7 +22,7 @@ function validationError(list: AjvError[]): ApiError {
   // A body that is not an object, or lacks its top-level key ("backup", "restore",
   // "volume"), is the spec's "Incorrect request body format."
   const outer = list[list.length - 1]!;
-  if (outer.instancePath === '' || (outer.keyword === 'required' && outer.instancePath === '')) return errors.badBody();
+  if (outer.instancePath === '') return errors.badBody();
   if (outer.instancePath.split('/').length === 2 && outer.keyword === 'type') return errors.badBody();
   if (outer.keyword === 'required') return errors.invalidInput(`${String(outer.params.missingProperty)} is required`);
   const described = [...list].reverse().find((e) => e.parentSchema?.description);
@@ -36,7 +36,6 @@ function toApiError(err: FastifyError & { validation?: AjvError[] }): ApiError |
   if (err.validation) return validationError(err.validation);
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return errors.badBody();
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':

@@ -18,21 +18,28 @@ const Text = (name: string, max: number) =>
   Type.Union([Type.String({ maxLength: max }), Type.Null()], { description: `${name} must be a string of at most ${max} characters, or null` });
 
 // Swift's rules (1-256 bytes of UTF-8, no "/", no NUL), and not "." or "..",
-// which no URL or file system can name.
+// which no URL or file system can name. maxLength counts characters, so the
+// handler checks the byte length too (and the configured default) with this message.
+export const CONTAINER_RULE = `container must be 1 to ${CONTAINER_MAX_BYTES} bytes without "/" or NUL, not "." or "..", or null for the default`;
 const Container = Type.Union([Type.String({ minLength: 1, maxLength: CONTAINER_MAX_BYTES, pattern: '^(?!\\.{1,2}$)[^/\\u0000]+$' }), Type.Null()], {
-  description: `container must be 1 to ${CONTAINER_MAX_BYTES} bytes without "/" or NUL, not "." or "..", or null for the default`,
+  description: CONTAINER_RULE,
 });
 
 const Size = Type.Union([Type.Integer({ minimum: 1, maximum: 1 << 20 }), Type.String({ pattern: '^[1-9][0-9]{0,6}$' })], {
   description: 'size must be a positive integer number of GB',
 });
 
+// The optional display fields every create body takes.
+const Names = {
+  display_name: Type.Optional(Text('display_name', NAME_MAX)),
+  display_description: Type.Optional(Text('display_description', DESCRIPTION_MAX)),
+};
+
 export const CreateBackupBody = Type.Object(
   {
     backup: Type.Object({
       volume_id: Id('volume_id'),
-      display_name: Type.Optional(Text('display_name', NAME_MAX)),
-      display_description: Type.Optional(Text('display_description', DESCRIPTION_MAX)),
+      ...Names,
       container: Type.Optional(Container),
     }),
   },
@@ -49,8 +56,7 @@ export type RestoreBody = Static<typeof RestoreBody>;
 export const CreateVolumeBody = Type.Object({
   volume: Type.Object({
     size: Size,
-    display_name: Type.Optional(Text('display_name', NAME_MAX)),
-    display_description: Type.Optional(Text('display_description', DESCRIPTION_MAX)),
+    ...Names,
   }),
 });
 export type CreateVolumeBody = Static<typeof CreateVolumeBody>;
@@ -59,8 +65,7 @@ export const AdoptVolumeBody = Type.Object({
   volume: Type.Object({
     tenant_id: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'tenant_id must be 1-64 characters of A-Z a-z 0-9 _ . -' }),
     device: Type.String({ pattern: '^/[^\\u0000]{0,4095}$', description: 'device must be an absolute path' }),
-    display_name: Type.Optional(Text('display_name', NAME_MAX)),
-    display_description: Type.Optional(Text('display_description', DESCRIPTION_MAX)),
+    ...Names,
   }),
 });
 export type AdoptVolumeBody = Static<typeof AdoptVolumeBody>;
@@ -86,18 +91,10 @@ export const BackupDetail = Type.Object({
   size: Type.Integer(),
   object_count: Type.Integer(),
 });
-export const BackupCreated = Type.Object({
-  id: Type.String(),
-  display_name: Nullable(Type.String()),
-  display_description: Nullable(Type.String()),
-  volume_id: Type.String(),
-  container: Type.String(),
-  status: Type.String(),
-  created_at: Type.String(),
-});
+/** The create response: the spec lists no fail_reason, size or object_count there. */
+export const BackupCreated = Type.Omit(BackupDetail, ['fail_reason', 'size', 'object_count']);
 export const RestoreResponse = Type.Object({ restore: Type.Object({ backup_id: Type.String(), volume_id: Type.String() }) });
 
-export const VolumeSummary = Type.Object({ id: Type.String(), status: Type.String(), size: Type.Integer(), display_name: Nullable(Type.String()) });
 export const VolumeDetail = Type.Object({
   id: Type.String(),
   status: Type.String(),
@@ -112,3 +109,4 @@ export const VolumeDetail = Type.Object({
   metadata: Type.Object({}),
   device: Type.Optional(Type.String()),
 });
+export const VolumeSummary = Type.Pick(VolumeDetail, ['id', 'status', 'size', 'display_name']);

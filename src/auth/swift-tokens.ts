@@ -114,7 +114,7 @@ export class SwiftTokenAuth implements AuthProvider {
     } else {
       let p = this.#inFlight.get(key);
       if (!p) {
-        p = this.#check(token, tenantId).finally(() => this.#inFlight.delete(key));
+        p = this.#check(key, token, tenantId).finally(() => this.#inFlight.delete(key));
         this.#inFlight.set(key, p);
       }
       answer = await p;
@@ -128,7 +128,7 @@ export class SwiftTokenAuth implements AuthProvider {
     await this.#own?.close();
   }
 
-  async #check(token: string, tenantId: string): Promise<Answer> {
+  async #check(key: string, token: string, tenantId: string): Promise<Answer> {
     const url = this.#prefix + encodeURIComponent(tenantId);
     const where = `check a token for tenant ${JSON.stringify(tenantId)} at ${url}`;
     this.checks++;
@@ -146,7 +146,7 @@ export class SwiftTokenAuth implements AuthProvider {
       throw await httpError(where, res); // 5xx and the unexpected: not an answer about the token, not cached
     }
     await bodySnippet(res); // HEAD: nothing to read, but let undici reuse the connection
-    this.#remember(`${tenantId}\n${token}`, answer);
+    this.#remember(key, answer);
     return answer;
   }
 

@@ -3,8 +3,9 @@
 //
 // Sizes the libuv thread pool before anything uses it (O_DIRECT reads, hashing
 // and compression all run there), then loads the daemon.
-import { availableParallelism, setPriority } from 'node:os';
+import { setPriority } from 'node:os';
 import { parseArgs } from 'node:util';
+import { threadPoolSize } from '../util/threadpool.js';
 
 const USAGE = `usage: volbackd [--config FILE] [--listen HOST:PORT] [--data-dir DIR]
 
@@ -33,8 +34,7 @@ async function main(): Promise<void> {
     return;
   }
   // Enough pool threads for reads, compression on every core, and fs work at once.
-  // (reads+compression take at most 2 x cores + 2 of them, see backup.read_concurrency)
-  process.env.UV_THREADPOOL_SIZE ??= String(Math.min(64, Math.max(8, availableParallelism() * 4 + 4)));
+  process.env.UV_THREADPOOL_SIZE ??= String(threadPoolSize());
 
   const { loadConfig, ConfigError } = await import('../config.js');
   const { startDaemon } = await import('../daemon.js');

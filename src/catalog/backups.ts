@@ -1,20 +1,12 @@
 // One job: the backups and backup_chunks tables' queries. Status changes go
-// through transitions.ts.
-import { prepared, type Db } from './db.js';
+// through the named transitions in index.ts.
+import { moveStatus, prepared, type Db } from './db.js';
 import { now, type BackupRow, type BackupStatus, type ChunkScope } from './types.js';
 
-export interface NewBackup {
-  uuid: string;
-  tenant_id: string;
-  volume_id: number;
-  volume_uuid: string;
-  container: string;
-  display_name: string | null;
-  display_description: string | null;
-  size_gb: number;
-  size_bytes: number;
-  chunk_size: number;
-}
+export type NewBackup = Pick<
+  BackupRow,
+  'uuid' | 'tenant_id' | 'volume_id' | 'volume_uuid' | 'container' | 'display_name' | 'display_description' | 'size_gb' | 'size_bytes' | 'chunk_size'
+>;
 
 // Backups whose chunk references are live: committed, and not being deleted.
 const LIVE = `('available', 'restoring')`;
@@ -54,9 +46,7 @@ export class BackupTable {
   }
 
   move(id: number, from: readonly BackupStatus[], to: BackupStatus): boolean {
-    const marks = from.map(() => '?').join(', ');
-    const r = prepared(this.db, `UPDATE backups SET status = ?, updated_at = ? WHERE id = ? AND status IN (${marks})`).run(to, now(), id, ...from);
-    return r.changes === 1;
+    return moveStatus(this.db, 'backups', id, from, to);
   }
 
   set(id: number, fields: Partial<Pick<BackupRow, 'fail_reason' | 'object_count' | 'stored_bytes' | 'gc_pending' | 'completed_at'>>): void {

@@ -6,7 +6,7 @@
 // Backup:  creating -> available -> restoring -> available -> deleting -> (gone); error on failure
 // Volume:  creating -> available -> backing-up / restoring-backup -> available | error_restoring
 import { errors } from '../errors.js';
-import { openDb, prepared, type Db } from './db.js';
+import { openDb, type Db } from './db.js';
 import { BackupTable } from './backups.js';
 import { JobTable } from './jobs.js';
 import { VolumeTable } from './volumes.js';
@@ -258,7 +258,7 @@ export class Catalog {
         this.backups.move(b.id, ['restoring'], 'available');
         this.backups.set(b.id, { fail_reason: `restore ${reason}` });
       }
-      for (const v of prepared(this.db, `SELECT * FROM volumes WHERE status = 'restoring-backup'`).all() as VolumeRow[]) {
+      for (const v of this.volumes.withStatus('restoring-backup')) {
         this.volumes.move(v.id, ['restoring-backup'], 'error_restoring');
       }
       return { creating: this.backups.withStatus('creating'), requeued };

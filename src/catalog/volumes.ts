@@ -1,19 +1,9 @@
-// One job: the volumes table's queries. Status changes go through transitions.ts.
-import { prepared, type Db } from './db.js';
+// One job: the volumes table's queries. Status changes go through the named
+// transitions in index.ts.
+import { moveStatus, prepared, type Db } from './db.js';
 import { now, type VolumeRow, type VolumeStatus } from './types.js';
 
-export interface NewVolume {
-  uuid: string;
-  tenant_id: string;
-  display_name: string | null;
-  display_description: string | null;
-  size_gb: number;
-  size_bytes: number;
-  status: VolumeStatus;
-  device: string | null;
-  image_path: string | null;
-  managed: 0 | 1;
-}
+export type NewVolume = Omit<VolumeRow, 'id' | 'created_at' | 'updated_at'>;
 
 export class VolumeTable {
   constructor(private readonly db: Db) {}
@@ -29,6 +19,10 @@ export class VolumeTable {
 
   list(tenantId: string): VolumeRow[] {
     return prepared(this.db, `SELECT * FROM volumes WHERE tenant_id = ? AND status != 'deleted' ORDER BY id`).all(tenantId) as VolumeRow[];
+  }
+
+  withStatus(status: VolumeStatus): VolumeRow[] {
+    return prepared(this.db, 'SELECT * FROM volumes WHERE status = ? ORDER BY id').all(status) as VolumeRow[];
   }
 
   /** Every volume the daemon must have attached at run time. */
@@ -53,8 +47,6 @@ export class VolumeTable {
 
   /** Moves a volume from one of `from` to `to`; false when it was in another status. */
   move(id: number, from: readonly VolumeStatus[], to: VolumeStatus): boolean {
-    const marks = from.map(() => '?').join(', ');
-    const r = prepared(this.db, `UPDATE volumes SET status = ?, updated_at = ? WHERE id = ? AND status IN (${marks})`).run(to, now(), id, ...from);
-    return r.changes === 1;
+    return moveStatus(this.db, 'volumes', id, from, to);
   }
 }

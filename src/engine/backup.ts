@@ -12,14 +12,13 @@
 //
 // The bytes never pass through JS: the native worker fills an `out` buffer from a
 // fixed pool, the store sends it, the buffer goes back to the pool.
-import { DigestSet, openDevice, outBufferSize, processChunk, type ChunkRead } from '../native/index.js';
+import { DigestSet, openDevice } from '../native/index.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { runBounded } from '../util/bounded.js';
-import { Semaphore } from '../util/semaphore.js';
 import { isoSeconds } from '../util/time.js';
 import type { RateLimiter } from '../util/rate-limiter.js';
 import { chunkKey, manifestKey } from './keys.js';
-import { outBuffers } from './out-buffers.js';
+import { ChunkStages } from './chunk-stages.js';
 import { ManifestBuilder, serialize, type Manifest, type ManifestBackup, type ManifestVolume } from './manifest.js';
 
 export interface BackupInput {
@@ -109,12 +108,11 @@ export async function backupVolume(input: BackupInput): Promise<BackupResult> {
       return s;
     };
     const digests = new Set<string>();
-    const outSize = outBufferSize(input.chunkSize);
-    // Two stages with their own limits: reads (threads waiting on the disk) and
-    // compression (threads on the cores). One worker doing both would have every
-    // thread alternate, and the disk and the cores take turns being idle.
-    const reads = new Semaphore(Math.min(input.readConcurrency, input.maxInFlight));
-    const cpu = new Semaphore(input.compressConcurrency);
+    const stages = new ChunkStages({
+      chunkSize: input.chunkSize,
+      readConcurrency: Math.min(input.readConcurrency, input.maxInFlight),
+      compressConcurrency: input.compressConcurrency,
+    });
 
     await runBounded(
       builder.count,
@@ -128,35 +126,7 @@ export async function backupVolume(input: BackupInput): Promise<BackupResult> {
           return;
         }
         await input.readLimiter?.take(length, signal);
-        // A read buffer is held from its read until its compression starts: at
-        // most readConcurrency are reading or waiting for a core, so buffers of
-        // chunks read ahead stay bounded however far the disk outruns the cores.
-        const releaseRead = await reads.acquire();
-        let r: ChunkRead;
-        let out: Buffer;
-        try {
-          const data = await dev.readInto(offset, length);
-          try {
-            const releaseCpu = await cpu.acquire();
-            releaseRead();
-            // At most one output buffer per task past this point (compressing or
-            // uploading). Shared memory, so a store may hand the bytes to an I/O
-            // worker thread without copying them (the Swift store can).
-            out = outBuffers.take(outSize);
-            try {
-              r = await processChunk(data, { compress: true, md5: input.md5, known, claim: true, out });
-            } catch (err) {
-              outBuffers.give(out);
-              throw err;
-            } finally {
-              releaseCpu();
-            }
-          } finally {
-            data.release(); // already handed over unless processing never started
-          }
-        } finally {
-          releaseRead();
-        }
+        const { r, out } = await stages.process(dev, offset, length, { md5: input.md5, known, claim: true });
         try {
           stats.bytesRead += length;
           if (r.zero) {
@@ -181,16 +151,17 @@ export async function backupVolume(input: BackupInput): Promise<BackupResult> {
           }
           builder.set(i, digest);
         } finally {
-          outBuffers.give(out);
+          stages.give(out);
         }
       },
       input.signal,
     );
 
+    const objectCount = stats.uploadedChunks + 1; // the new chunks and the manifest
     const manifest = builder.finish({
       backup: { ...input.backup, completed_at: isoSeconds() },
       volume: { ...input.volume, size_gb: Math.ceil(size / 2 ** 30) },
-      stored: { objects: stats.uploadedChunks + 1, bytes: stats.storedBytes },
+      stored: { objects: objectCount, bytes: stats.storedBytes },
     });
     stats.seconds.chunks = lap();
     await input.store.flush(input.signal ? { signal: input.signal } : {});
@@ -201,7 +172,7 @@ export async function backupVolume(input: BackupInput): Promise<BackupResult> {
       ...(input.signal ? { signal: input.signal } : {}),
     });
     stats.seconds.manifest = lap();
-    return { manifest, digests, stats, objectCount: stats.uploadedChunks + 1 };
+    return { manifest, digests, stats, objectCount };
   } finally {
     await dev.close();
   }

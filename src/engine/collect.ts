@@ -35,15 +35,20 @@ export interface CollectStats {
   foreignManifests: number;
 }
 
+/** The scope's signal as a store call's options. */
+function signalOf(s: Scope): { signal?: AbortSignal } {
+  return s.signal ? { signal: s.signal } : {};
+}
+
 /** Adds the digests of manifests the catalog does not know to `keep`. */
 async function keepForeign(s: Scope, ignoreBackup: string | null, keep: Set<string>): Promise<number> {
   let n = 0;
-  for await (const obj of s.store.list(s.container, manifestPrefix(s.volumeUuid), s.signal ? { signal: s.signal } : {})) {
+  for await (const obj of s.store.list(s.container, manifestPrefix(s.volumeUuid), signalOf(s))) {
     const uuid = backupOfManifestKey(s.volumeUuid, obj.name);
     if (uuid === null || uuid === ignoreBackup || s.liveBackups.has(uuid)) continue;
     let body: Buffer[];
     try {
-      body = await s.store.get(s.container, obj.name, s.signal ? { signal: s.signal } : {});
+      body = await s.store.get(s.container, obj.name, signalOf(s));
     } catch (err) {
       if (isNotFound(err)) continue; // deleted meanwhile
       throw err;
@@ -81,7 +86,7 @@ async function deleteAll(s: Scope, names: string[]): Promise<number> {
 export async function collectChunks(s: Scope, candidates: Iterable<string>, manifestOf: string | null): Promise<CollectStats> {
   const keep = new Set(s.live);
   const foreign = await keepForeign(s, manifestOf, keep);
-  if (manifestOf !== null) await s.store.delete(s.container, manifestKey(s.volumeUuid, manifestOf), s.signal ? { signal: s.signal } : {});
+  if (manifestOf !== null) await s.store.delete(s.container, manifestKey(s.volumeUuid, manifestOf), signalOf(s));
   const all = [...candidates];
   const doomed = all.filter((d) => !keep.has(d));
   const deleted = await deleteAll(s, doomed.map((d) => chunkKey(s.volumeUuid, d)));
@@ -93,7 +98,7 @@ export async function sweepScope(s: Scope): Promise<CollectStats> {
   const foreign = await keepForeign(s, null, keep);
   const doomed: string[] = [];
   let kept = 0;
-  for await (const obj of s.store.list(s.container, chunkPrefix(s.volumeUuid), s.signal ? { signal: s.signal } : {})) {
+  for await (const obj of s.store.list(s.container, chunkPrefix(s.volumeUuid), signalOf(s))) {
     const d = digestOfChunkKey(s.volumeUuid, obj.name);
     if (d === null) continue;
     if (keep.has(d)) kept++;

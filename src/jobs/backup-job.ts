@@ -5,13 +5,13 @@
 // available. A crash before the manifest leaves only unreferenced chunks, which
 // start-up collects; a crash after it is rolled forward at start-up.
 import { availableParallelism } from 'node:os';
-import type { JobRow } from '../catalog/types.js';
+import type { BackupRow, JobRow } from '../catalog/types.js';
 import { backupVolume } from '../engine/backup.js';
 import { collectChunks, sweepScope } from '../engine/collect.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { describeError } from '../util/log.js';
 import { limiterFor } from '../util/rate-limiter.js';
-import { liveOf, scopeKey, scopeOf, storeFor, type JobContext } from './context.js';
+import { collectScope, scopeKey, scopeOf, storeFor, type JobContext } from './context.js';
 
 export async function runBackupJob(ctx: JobContext, job: JobRow): Promise<void> {
   const backup = ctx.catalog.backups.byId(job.backup_id!);
@@ -27,7 +27,7 @@ export async function runBackupJob(ctx: JobContext, job: JobRow): Promise<void> 
     try {
       store = storeFor(ctx, backup.tenant_id, job);
       await store.ensureContainer(backup.container, { signal: ctx.signal });
-      await sweepEarlierLeftovers(ctx, store, backup.id);
+      await sweepEarlierLeftovers(ctx, store, backup);
       const result = await backupVolume({
         store,
         container: backup.container,
@@ -66,9 +66,8 @@ export async function runBackupJob(ctx: JobContext, job: JobRow): Promise<void> 
       if (store) {
         try {
           // Take back what this run stored (never a chunk another backup references).
-          const { live, liveBackups } = liveOf(ctx, scope);
           await collectChunks(
-            { store, container: backup.container, volumeUuid: backup.volume_uuid, live, liveBackups, concurrency: 8 },
+            collectScope(ctx, backup, store),
             uploaded,
             backup.uuid, // its manifest, if the put got that far, goes first
           );
@@ -88,14 +87,12 @@ export async function runBackupJob(ctx: JobContext, job: JobRow): Promise<void> 
  * (the store was down, a user's token had expired) are swept now, with this job's
  * working credentials, before the new backup reads its known set.
  */
-async function sweepEarlierLeftovers(ctx: JobContext, store: ObjectStore, currentId: number): Promise<void> {
-  const current = ctx.catalog.backups.byId(currentId)!;
+async function sweepEarlierLeftovers(ctx: JobContext, store: ObjectStore, current: BackupRow): Promise<void> {
   const pending = ctx.catalog.backups
     .gcPending()
-    .filter((b) => b.id !== currentId && b.tenant_id === current.tenant_id && b.container === current.container && b.volume_uuid === current.volume_uuid);
+    .filter((b) => b.id !== current.id && b.tenant_id === current.tenant_id && b.container === current.container && b.volume_uuid === current.volume_uuid);
   if (pending.length === 0) return;
-  const { live, liveBackups } = liveOf(ctx, scopeOf(current));
-  const stats = await sweepScope({ store, container: current.container, volumeUuid: current.volume_uuid, live, liveBackups, concurrency: 8, signal: ctx.signal });
+  const stats = await sweepScope(collectScope(ctx, current, store, ctx.signal));
   for (const b of pending) ctx.catalog.gcDone(b.id);
-  ctx.log.info({ backup: currentId, swept: pending.map((b) => b.id), ...stats }, 'chunks of earlier failed backups collected');
+  ctx.log.info({ backup: current.id, swept: pending.map((b) => b.id), ...stats }, 'chunks of earlier failed backups collected');
 }

@@ -2,6 +2,7 @@
 import type { Catalog } from '../catalog/index.js';
 import type { BackupRow, ChunkScope, JobRow } from '../catalog/types.js';
 import type { Config } from '../config.js';
+import type { Scope } from '../engine/collect.js';
 import type { ObjectStore, StoreProvider } from '../store/object-store.js';
 import type { Log } from '../util/log.js';
 import type { VolumeManager } from '../volumes/volume-manager.js';
@@ -34,14 +35,20 @@ export function storeFor(ctx: JobContext, tenantId: string, job?: JobRow): Objec
   return ctx.stores.forTenant(tenantId, job ? ctx.tokens.get(job.id) : undefined);
 }
 
-/** The live backups of a scope, as the collector needs them. */
-export function liveOf(ctx: JobContext, s: ChunkScope): { live: Set<string>; liveBackups: Set<string> } {
-  const live = ctx.catalog.backups.liveDigests(s);
+/** Deletions a collection runs at once. */
+const COLLECT_CONCURRENCY = 8;
+
+/**
+ * What the collector needs for the scope of backup `b`: the catalog's live
+ * backups of the scope (their uuids and digests) as they are now, and the store.
+ */
+export function collectScope(ctx: JobContext, b: Pick<BackupRow, 'tenant_id' | 'container' | 'volume_uuid'>, store: ObjectStore, signal?: AbortSignal): Scope {
+  const live = ctx.catalog.backups.liveDigests(scopeOf(b));
   const liveBackups = new Set(
     ctx.catalog.backups
-      .list(s.tenant_id)
-      .filter((b) => b.container === s.container && b.volume_uuid === s.volume_uuid && (b.status === 'available' || b.status === 'restoring'))
-      .map((b) => b.uuid),
+      .list(b.tenant_id)
+      .filter((x) => x.container === b.container && x.volume_uuid === b.volume_uuid && (x.status === 'available' || x.status === 'restoring'))
+      .map((x) => x.uuid),
   );
-  return { live, liveBackups };
+  return { store, container: b.container, volumeUuid: b.volume_uuid, live, liveBackups, concurrency: COLLECT_CONCURRENCY, ...(signal ? { signal } : {}) };
 }

@@ -4,7 +4,7 @@
 import type { JobRow } from '../catalog/types.js';
 import { collectChunks, sweepScope } from '../engine/collect.js';
 import { describeError } from '../util/log.js';
-import { liveOf, scopeKey, scopeOf, storeFor, type JobContext } from './context.js';
+import { collectScope, scopeKey, scopeOf, storeFor, type JobContext } from './context.js';
 
 export async function runDeleteBackupJob(ctx: JobContext, job: JobRow): Promise<void> {
   const backup = ctx.catalog.backups.byId(job.backup_id!);
@@ -13,9 +13,7 @@ export async function runDeleteBackupJob(ctx: JobContext, job: JobRow): Promise<
   const log = ctx.log.child({ job: job.id, backup: backup.id });
   await ctx.locks.run(scopeKey(scope), async () => {
     try {
-      const store = storeFor(ctx, backup.tenant_id, job);
-      const { live, liveBackups } = liveOf(ctx, scope);
-      const s = { store, container: backup.container, volumeUuid: backup.volume_uuid, live, liveBackups, concurrency: 8, signal: ctx.signal };
+      const s = collectScope(ctx, backup, storeFor(ctx, backup.tenant_id, job), ctx.signal);
       const stats = await collectChunks(s, ctx.catalog.backups.digestsOf(backup.id), backup.uuid);
       // A backup that failed without cleaning up may have left chunks no list names.
       const swept = backup.gc_pending ? await sweepScope(s) : null;

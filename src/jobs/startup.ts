@@ -14,7 +14,7 @@ import { manifestKey } from '../engine/keys.js';
 import { ManifestError, parse } from '../engine/manifest.js';
 import { isNotFound } from '../store/object-store.js';
 import { describeError } from '../util/log.js';
-import { liveOf, scopeKey, scopeOf, storeFor, type JobContext } from './context.js';
+import { collectScope, scopeKey, scopeOf, storeFor, type JobContext } from './context.js';
 
 const REASON = 'interrupted by a restart of volbackd';
 
@@ -71,18 +71,13 @@ export async function settleLater(ctx: JobContext, backups: BackupRow[], interva
 export async function collectLeftovers(ctx: JobContext): Promise<void> {
   const seen = new Set<string>();
   for (const b of ctx.catalog.backups.gcPending()) {
-    const scope = scopeOf(b);
-    const key = scopeKey(scope);
+    const key = scopeKey(scopeOf(b));
     if (seen.has(key)) {
       ctx.catalog.gcDone(b.id);
       continue;
     }
     try {
-      const stats = await ctx.locks.run(key, async () => {
-        const { live, liveBackups } = liveOf(ctx, scope);
-        const store = storeFor(ctx, b.tenant_id);
-        return sweepScope({ store, container: b.container, volumeUuid: b.volume_uuid, live, liveBackups, concurrency: 8, signal: ctx.signal });
-      });
+      const stats = await ctx.locks.run(key, () => sweepScope(collectScope(ctx, b, storeFor(ctx, b.tenant_id), ctx.signal)));
       seen.add(key);
       ctx.catalog.gcDone(b.id);
       ctx.log.info({ backup: b.id, ...stats }, 'chunks of an unfinished backup collected');

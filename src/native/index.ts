@@ -68,14 +68,6 @@ export interface LoopOptions {
   blockSize?: 512 | 1024 | 2048 | 4096;
 }
 
-/** Error from the addon: Node's fs error shape. */
-export interface NativeError extends Error {
-  code: string;
-  errno?: number;
-  syscall?: string;
-  path?: string;
-}
-
 /** A chunk's bytes, read and held in native memory until processChunk (JS sees only the length). */
 export interface ChunkData {
   readonly length: number;
@@ -85,7 +77,6 @@ export interface ChunkData {
 
 interface RawDevice {
   info(): DeviceInfo;
-  readChunk(offset: number, length: number, opts: ReadChunkOptions): Promise<ChunkRead>;
   readInto(offset: number, length: number): Promise<ChunkData>;
   writeChunk(offset: number, length: number, segments: Buffer | Buffer[], encoding: ChunkEncoding, digest: string): Promise<void>;
   zeroRange(offset: number, length: number): Promise<{ method: string }>;
@@ -165,6 +156,10 @@ function checkOffset(name: string, v: unknown): asserts v is number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw invalid(name, 'a non-negative safe integer', v);
 }
 
+function checkPath(path: unknown): asserts path is string {
+  if (typeof path !== 'string' || path === '') throw invalid('path', 'a non-empty string', path);
+}
+
 function checkRange(dev: DeviceInfo, offset: number, length: number): void {
   checkOffset('offset', offset);
   checkOffset('length', length);
@@ -175,6 +170,14 @@ function checkRange(dev: DeviceInfo, offset: number, length: number): void {
   if (offset + length > dev.size) {
     throw new RangeError(`range ${offset}+${length} passes the end of ${dev.path} (${dev.size} bytes)`);
   }
+}
+
+function checkChunkOptions(length: number, opts: ReadChunkOptions): void {
+  if (opts.compress) {
+    const need = outBufferSize(length);
+    if (!Buffer.isBuffer(opts.out) || opts.out.length < need) throw invalid('out', `a Buffer of at least ${need} bytes`, opts.out);
+  }
+  if (opts.known !== undefined && !(opts.known instanceof addon.DigestSet)) throw invalid('known', 'a DigestSet', opts.known);
 }
 
 const DIGEST = /^[0-9a-f]{32}$/;
@@ -198,15 +201,16 @@ export class BlockDevice {
     return this.info.size;
   }
 
-  /** Reads, zero-checks, hashes and (optionally) compresses one chunk in one worker. */
+  /** Reads, zero-checks, hashes and (optionally) compresses one chunk: readInto, then processChunk. */
   async readChunk(offset: number, length: number, opts: ReadChunkOptions = {}): Promise<ChunkRead> {
     checkRange(this.info, offset, length);
-    if (opts.compress) {
-      const need = Math.max(addon.lz4FrameBound(length), length);
-      if (!Buffer.isBuffer(opts.out) || opts.out.length < need) throw invalid('out', `a Buffer of at least ${need} bytes`, opts.out);
+    checkChunkOptions(length, opts);
+    const data = await this.readInto(offset, length);
+    try {
+      return await processChunk(data, opts);
+    } finally {
+      data.release(); // a no-op once processChunk has taken the bytes
     }
-    if (opts.known !== undefined && !(opts.known instanceof addon.DigestSet)) throw invalid('known', 'a DigestSet', opts.known);
-    return keepStack(this.#raw.readChunk(offset, length, opts), new Error());
   }
 
   /**
@@ -249,17 +253,13 @@ export class BlockDevice {
 /** Stage two: zero check, digest, known check, compression (and MD5) of a readInto's bytes; frees them. */
 export async function processChunk(data: ChunkData, opts: ReadChunkOptions = {}): Promise<ChunkRead> {
   if (!(data instanceof addon.ChunkData)) throw invalid('data', 'a ChunkData from readInto()', data);
-  if (opts.compress) {
-    const need = Math.max(addon.lz4FrameBound(data.length), data.length);
-    if (!Buffer.isBuffer(opts.out) || opts.out.length < need) throw invalid('out', `a Buffer of at least ${need} bytes`, opts.out);
-  }
-  if (opts.known !== undefined && !(opts.known instanceof addon.DigestSet)) throw invalid('known', 'a DigestSet', opts.known);
+  checkChunkOptions(data.length, opts);
   return keepStack(addon.processChunk(data, opts), new Error());
 }
 
 /** Opens a volume for O_DIRECT I/O; a file system that refuses O_DIRECT is an error unless allowBuffered. */
 export async function openDevice(path: string, opts: OpenOptions = {}): Promise<BlockDevice> {
-  if (typeof path !== 'string' || path === '') throw invalid('path', 'a non-empty string', path);
+  checkPath(path);
   return new BlockDevice(await keepStack(addon.openDevice(path, opts), new Error()));
 }
 
@@ -275,7 +275,7 @@ export async function dataRanges(path: string, start: number, end: number): Prom
  * sync=false only starts its writeback; one pool hop. A partly written file is removed.
  */
 export async function writeNewFile(path: string, body: Buffer, sync: boolean): Promise<void> {
-  if (typeof path !== 'string' || path === '') throw invalid('path', 'a non-empty string', path);
+  checkPath(path);
   if (!Buffer.isBuffer(body)) throw invalid('body', 'a Buffer', body);
   return keepStack(addon.writeNewFile(path, body, sync === true), new Error());
 }
@@ -288,12 +288,12 @@ export async function md5(segments: Buffer[]): Promise<string> {
 
 /** syncfs(2): makes everything written to the file system holding `path` durable. */
 export async function syncFs(path: string): Promise<void> {
-  if (typeof path !== 'string' || path === '') throw invalid('path', 'a non-empty string', path);
+  checkPath(path);
   return keepStack(addon.syncFs(path), new Error());
 }
 
 export async function attachLoop(path: string, opts: LoopOptions = {}): Promise<LoopAttachment> {
-  if (typeof path !== 'string' || path === '') throw invalid('path', 'a non-empty string', path);
+  checkPath(path);
   return keepStack(addon.attachLoop(path, opts), new Error());
 }
 
@@ -308,8 +308,4 @@ export function outBufferSize(length: number): number {
 
 export function bufferPoolStats(): ReturnType<Addon['bufferPoolStats']> {
   return addon.bufferPoolStats();
-}
-
-export function isNativeError(err: unknown): err is NativeError {
-  return err instanceof Error && typeof (err as NativeError).code === 'string';
 }

@@ -12,7 +12,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, opendir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { syncFs, writeNewFile } from '../native/index.js';
+import { md5, syncFs, writeNewFile } from '../native/index.js';
 import {
   NotFoundError,
   StoreError,
@@ -22,13 +22,10 @@ import {
   type PutOptions,
   type StoreProvider,
 } from './object-store.js';
+import { MAX_CONTAINER_BYTES, MAX_OBJECT_BYTES, badText, show } from './names.js';
 
-// Swift's limits (MAX_CONTAINER_NAME_LENGTH, MAX_OBJECT_NAME_LENGTH), in UTF-8 bytes.
-const MAX_CONTAINER_BYTES = 256;
-const MAX_OBJECT_BYTES = 1024;
 /** Temp files: ".<target>.tmp-<16 hex>". Object names may not look like one, so list can skip them. */
 const TEMP_NAME = /^\..*\.tmp-[0-9a-f]{16}$/s;
-const LONE_SURROGATE = /\p{Cs}/u; // not valid UTF-8, and two such names could map to one file
 /** Transient errnos: worth another try. Every other errno (ENOSPC, EROFS, EACCES, …) is permanent. */
 const RETRYABLE = new Set(['EIO', 'EAGAIN', 'EMFILE', 'ENFILE', 'EBUSY']);
 /** Read paths: a missing file, a path through a file, or a pseudo-directory all mean "no such object". */
@@ -78,10 +75,9 @@ class FsStore implements ObjectStore {
     const where = this.#where('put', container, name);
     this.#checkObject(where, container, name);
     if (opts.md5 !== undefined) {
-      // Refuse a damaged body like Swift refuses a wrong ETag. This hashes on the
-      // JS thread, but only for the fs store and only when the caller passes md5
-      // (the engine passes the md5 the native core computed off-thread).
-      const actual = createHash('md5').update(body).digest('hex');
+      // Refuse a damaged body like Swift refuses a wrong ETag; hashed on the pool
+      // (native md5), like the Swift store's GET check: never on the JS thread.
+      const actual = await md5([body]);
       if (actual !== opts.md5.toLowerCase()) {
         throw new StoreError(`${where}: body MD5 ${actual} does not match the expected ${opts.md5}`, { retryable: false, status: 422, code: 'EBADMSG' });
       }
@@ -339,13 +335,6 @@ function errno(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** Why s cannot be used as text in a path, or undefined. */
-function badText(s: string): string | undefined {
-  if (s.includes('\0')) return 'contains a NUL byte';
-  if (LONE_SURROGATE.test(s)) return 'is not valid Unicode';
-  return undefined;
-}
-
 /** Why s cannot be one path segment, or undefined. */
 function badSegment(s: string): string | undefined {
   if (s === '') return 'empty path segment';
@@ -382,10 +371,4 @@ function compareUtf8(a: string, b: string): number {
 function fixup(u: number): number {
   if (u >= 0xd800 && u <= 0xdfff) return u + 0x2000;
   return u >= 0xe000 ? u - 0x800 : u;
-}
-
-/** A name for messages: escaped, and cut when long. */
-function show(s: string): string {
-  const e = JSON.stringify(s).slice(1, -1);
-  return e.length > 100 ? `${e.slice(0, 99)}…` : e;
 }

@@ -11,6 +11,7 @@
 //
 // Retrying is safe because the contract makes every call idempotent; note a
 // retried delete whose first try deleted the object (reply lost) resolves false.
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   StoreError,
   isNotFound,
@@ -94,7 +95,8 @@ export class RetryStore implements ObjectStore {
       maxDelayMs: opts.maxDelayMs ?? 10_000,
       maxElapsedMs: opts.maxElapsedMs ?? 120_000,
       onRetry: opts.onRetry,
-      sleep: opts.sleep ?? sleep,
+      // an abort clears the timer; untilAborted (in Tries) rejects with the signal's reason
+      sleep: opts.sleep ?? ((ms, signal) => sleep(ms, undefined, { signal })),
       now: opts.now ?? (() => performance.now()),
       random: opts.random ?? Math.random,
     };
@@ -209,21 +211,6 @@ class Tries {
       code: typeof e?.code === 'string' ? e.code : 'EIO',
     });
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** A StoreProvider whose stores retry (RetryStore around each tenant's store). */

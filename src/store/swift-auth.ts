@@ -21,6 +21,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { StoreError } from './object-store.js';
+import { errorStart } from './swift-http.js';
 import { untilAborted } from '../util/abort.js';
 
 export interface SwiftCredentials {
@@ -65,7 +66,7 @@ const RENEW_RETRY_MS = 5_000;
 const SNIPPET = 200;
 
 /** Network failures below HTTP: another attempt may work. */
-export const NETWORK_ERRORS = new Set([
+const NETWORK_ERRORS = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'ECONNABORTED',
@@ -84,7 +85,7 @@ export const NETWORK_ERRORS = new Set([
 ]);
 
 /** HTTP statuses worth another attempt. */
-export function retryableStatus(status: number): boolean {
+function retryableStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
@@ -235,7 +236,9 @@ function renewAt(t: SwiftToken): number {
   return t.expiresAt - Math.min(life / 2, Math.max(60_000, life / 10));
 }
 
-// ---------------------------------------------------------------- HTTP helpers shared with swift.ts
+// ---------------------------------------------------------------- HTTP helpers
+// send/httpError/bodySnippet: requests sent here and by auth/swift-tokens.ts;
+// the rest also classify the Swift store's answers (swift.ts, swift-http-worker.ts).
 
 /** One request through the dispatcher; network errors become StoreErrors naming `where`. */
 export async function send(
@@ -307,23 +310,12 @@ export function statusError(where: string, status: number, snippet: string, extr
 }
 
 /**
- * Reads an error body (up to 64 KiB; a longer one is cut off, which closes the
- * connection) and returns its text without HTML tags, whitespace collapsed, cut
- * to 200 characters.
+ * Reads an error body as the Swift store's requests do (swift-http.ts errorStart:
+ * up to 64 KiB, a longer one is cut off, which closes the connection) and returns
+ * its text without HTML tags, whitespace collapsed, cut to 200 characters.
  */
 export async function bodySnippet(res: Dispatcher.ResponseData): Promise<string> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      if (size < 4096) parts.push(chunk);
-      size += chunk.length;
-      if (size > 65536) break;
-    }
-  } catch {
-    // a broken error body: the status says enough
-  }
-  return snippetOf(parts);
+  return snippetOf((await errorStart(res.body as AsyncIterable<Buffer>)).body);
 }
 
 /** An error body's start as text: without HTML tags, whitespace collapsed, cut to 200 characters. */

@@ -218,7 +218,8 @@ export class SwiftHttpPool implements SwiftHttp {
   #lost(slot: Slot, code: number): void {
     const index = this.#slots.indexOf(slot);
     if (index >= 0) this.#slots[index] = undefined;
-    const why = slot.error instanceof StoreError ? slot.error : new WorkerLostError(`the Swift HTTP worker thread exited (code ${code})${slot.error ? `: ${(slot.error as Error).message}` : ''}`, slot.error);
+    // (slot.error crossed from the worker as a plain Error, or is a messageerror: never a StoreError)
+    const why = new WorkerLostError(`the Swift HTTP worker thread exited (code ${code})${slot.error ? `: ${(slot.error as Error).message}` : ''}`, slot.error);
     for (const [id, call] of [...slot.calls]) {
       this.#settled(slot, id, call);
       call.reject(call.signal?.aborted ? call.signal.reason : why);

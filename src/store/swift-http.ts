@@ -120,8 +120,11 @@ async function shared(body: AsyncIterable<Buffer>, length: number | undefined): 
   return { body: [out], received };
 }
 
-/** The start of an error body; a broken one is as good as none (the status says enough). */
-async function errorStart(body: AsyncIterable<Buffer>): Promise<{ body: Buffer[]; received: number }> {
+/**
+ * The start of an error body (also for swift-auth.ts's own requests); a broken
+ * one is as good as none (the status says enough).
+ */
+export async function errorStart(body: AsyncIterable<Buffer>): Promise<{ body: Buffer[]; received: number }> {
   const parts: Buffer[] = [];
   let received = 0;
   try {
@@ -143,21 +146,17 @@ function contentLength(v: string | string[] | undefined): number | undefined {
   return n <= constants.MAX_LENGTH ? n : undefined;
 }
 
-/** Exchanges on this thread, through a given dispatcher (closed by close() only when `own`). */
+/** Exchanges on this thread, through a dispatcher its owner closes (close() leaves it open). */
 export class DispatcherHttp implements SwiftHttp {
-  readonly dispatcher: Dispatcher;
-  readonly #own: boolean;
+  readonly #dispatcher: Dispatcher;
 
-  constructor(dispatcher: Dispatcher, own: boolean) {
-    this.dispatcher = dispatcher;
-    this.#own = own;
+  constructor(dispatcher: Dispatcher) {
+    this.#dispatcher = dispatcher;
   }
 
   send(req: SwiftHttpRequest, signal?: AbortSignal): Promise<SwiftHttpResponse> {
-    return exchange(this.dispatcher, req, signal, 'segments');
+    return exchange(this.#dispatcher, req, signal, 'segments');
   }
 
-  async close(): Promise<void> {
-    if (this.#own) await this.dispatcher.close();
-  }
+  async close(): Promise<void> {}
 }

@@ -47,13 +47,10 @@ import {
 import { TokenManager, header, networkError, snippetOf, statusError, type SwiftCredentials } from './swift-auth.js';
 import { DispatcherHttp, type SwiftHttp, type SwiftHttpMethod, type SwiftHttpResponse } from './swift-http.js';
 import { SwiftHttpPool, WorkerLostError } from './swift-http-pool.js';
+import { MAX_CONTAINER_BYTES, MAX_OBJECT_BYTES, badText, show } from './names.js';
 
-// Swift's limits (MAX_CONTAINER_NAME_LENGTH, MAX_OBJECT_NAME_LENGTH), in UTF-8 bytes.
-const MAX_CONTAINER_BYTES = 256;
-const MAX_OBJECT_BYTES = 1024;
 /** Swift's largest (and default) listing page. */
 const LIST_LIMIT = 1000;
-const LONE_SURROGATE = /\p{Cs}/u;
 
 export interface SwiftStoreOptions {
   /** the tenant id is appended: http://127.0.0.1:8080/v1/AUTH_ + tenant */
@@ -128,7 +125,7 @@ export class SwiftStoreProvider implements StoreProvider {
     let http: SwiftHttp;
     if (opts.dispatcher) {
       this.dispatcher = opts.dispatcher;
-      http = new DispatcherHttp(opts.dispatcher, false);
+      http = new DispatcherHttp(opts.dispatcher);
     } else {
       this.#own = new Agent({
         connections: concurrency,
@@ -137,7 +134,7 @@ export class SwiftStoreProvider implements StoreProvider {
         connectTimeout: Math.min(timeoutMs, 10_000),
       });
       this.dispatcher = this.#own;
-      http = workers > 0 ? new SwiftHttpPool({ workers, connections: concurrency, timeoutMs }) : new DispatcherHttp(this.#own, false);
+      http = workers > 0 ? new SwiftHttpPool({ workers, connections: concurrency, timeoutMs }) : new DispatcherHttp(this.#own);
     }
     this.#shared = { http, timeoutMs, listPageSize };
     this.tokens = opts.credentials ? new TokenManager(opts.credentials, { dispatcher: this.dispatcher, timeoutMs }) : undefined;
@@ -191,7 +188,6 @@ export class SwiftStoreProvider implements StoreProvider {
 /** One Swift account. Made by SwiftStoreProvider.forTenant(). */
 export class SwiftStore implements ObjectStore {
   readonly describe: string;
-  readonly accountUrl: string;
   readonly #origin: string;
   /** the account's path, e.g. /v1/AUTH_test */
   readonly #path: string;
@@ -200,7 +196,6 @@ export class SwiftStore implements ObjectStore {
 
   constructor(accountUrl: string, cred: Credential, shared: Shared) {
     const u = new URL(accountUrl);
-    this.accountUrl = accountUrl;
     this.describe = `swift ${accountUrl}`;
     this.#origin = u.origin;
     this.#path = u.pathname.replace(/\/+$/, '');
@@ -334,24 +329,14 @@ export class SwiftStore implements ObjectStore {
       }
       return res;
     }
-    let token = await this.#serviceToken(where, opts.signal);
+    let token = await serviceToken(where, cred.tokens, opts.signal);
     let res = await this.#send(where, method, path, token, opts);
     if (res.statusCode !== 401) return res;
     cred.tokens.invalidate(token);
-    token = await this.#serviceToken(where, opts.signal);
+    token = await serviceToken(where, cred.tokens, opts.signal);
     res = await this.#send(where, method, path, token, opts);
     if (res.statusCode === 401) throw httpError(where, res, 'a fresh token of the service credential was refused too');
     return res;
-  }
-
-  async #serviceToken(where: string, signal: AbortSignal | undefined): Promise<string> {
-    const tokens = (this.#cred as { tokens: TokenManager }).tokens;
-    try {
-      return (await tokens.token(signal)).token;
-    } catch (err) {
-      if (!(err instanceof StoreError)) throw err;
-      throw new StoreError(`${where}: ${err.message}`, { retryable: err.retryable, status: err.status, code: err.code, cause: err });
-    }
   }
 
   /** One exchange (swift-http.ts: the answer's body read or dumped); failures below HTTP as StoreErrors. */
@@ -379,7 +364,6 @@ export class SwiftStore implements ObjectStore {
     return `${op} ${show(name)} in container ${show(container)} (${this.describe})`;
   }
 
-  /** The container's path, or a permanent EINVAL for a name Swift would read as something else. */
   /**
    * What a put's 404 means. Swift's proxy answers an object PUT (and a container
    * HEAD) with 404 both when the container is missing and when it cannot learn
@@ -404,6 +388,7 @@ export class SwiftStore implements ObjectStore {
     });
   }
 
+  /** The container's path, or a permanent EINVAL for a name Swift would read as something else. */
   #containerPath(where: string, container: string): string {
     let why = badText(container);
     if (!why && container === '') why = 'empty';
@@ -437,6 +422,16 @@ interface SwiftListEntry {
   last_modified?: string;
 }
 
+/** A valid token of the service credential; its failure as a StoreError naming the call. */
+async function serviceToken(where: string, tokens: TokenManager, signal: AbortSignal | undefined): Promise<string> {
+  try {
+    return (await tokens.token(signal)).token;
+  } catch (err) {
+    if (!(err instanceof StoreError)) throw err;
+    throw new StoreError(`${where}: ${err.message}`, { retryable: err.retryable, status: err.status, code: err.code, cause: err });
+  }
+}
+
 /** A non-success answer as the store's error: 404 → NotFoundError, else a StoreError with the status and the body's start. */
 function failure(where: string, res: SwiftHttpResponse, extra?: string): StoreError {
   if (res.statusCode === 404) return new NotFoundError(`${where}: 404 Not Found`);
@@ -463,17 +458,4 @@ function swiftTime(v: unknown): Date {
 
 function encodeSegment(s: string): string {
   return s === '.' ? '%2E' : s === '..' ? '%2E%2E' : encodeURIComponent(s);
-}
-
-/** Why s cannot be sent as a name, or undefined. */
-function badText(s: string): string | undefined {
-  if (s.includes('\0')) return 'contains a NUL byte';
-  if (LONE_SURROGATE.test(s)) return 'is not valid Unicode';
-  return undefined;
-}
-
-/** A name for messages: escaped, and cut when long. */
-function show(s: string): string {
-  const e = JSON.stringify(s).slice(1, -1);
-  return e.length > 100 ? `${e.slice(0, 99)}…` : e;
 }

@@ -6,8 +6,8 @@ export function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined):
   if (!signal) return p;
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
+    // p's outcome is handled before anything returns, so a p that rejects after
+    // this caller gave up is not an unhandled rejection.
     p.then(
       (v) => {
         signal.removeEventListener('abort', onAbort);
@@ -18,5 +18,7 @@ export function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined):
         reject(err);
       },
     );
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -89,4 +89,14 @@ t.test('a failed transition leaves nothing behind (the transaction rolls back)',
   t.throws(() => c.requestVolume('t1', { uuid: 'u', image_path: '/x', display_name: null, display_description: null, size_gb: 11, quota_gb: 10 }));
   t.equal(c.db.prepare('SELECT COUNT(*) FROM volumes').pluck().get(), before);
   t.same(c.jobs.queued(), []);
+  // The quota check above refuses before writing anything; this one fails after a
+  // write (the volume is already backing-up when the backup's duplicate uuid is refused).
+  const v = volume(c, 't1');
+  const taken = backupRequest();
+  c.requestBackup('t1', v.id, taken);
+  c.db.prepare(`UPDATE volumes SET status = 'available' WHERE id = ?`).run(v.id);
+  t.throws(() => c.requestBackup('t1', v.id, backupRequest({ uuid: taken.uuid })), /UNIQUE/);
+  t.equal(c.volumes.byId(v.id)?.status, 'available', 'the volume move was rolled back');
+  t.equal(c.backups.list('t1').length, 1);
+  t.equal(c.jobs.queued().length, 1, 'only the first request queued a job');
 });

@@ -189,17 +189,18 @@ t.test('malformed requests', async (t) => {
   });
 
   await t.test('broken HTTP on a raw socket: a 400 in the spec shape (or a closed connection), never 5xx', async (t) => {
-    const rawHttp = async (request: Buffer): Promise<string> =>
+    // What came back, and whether the daemon closed the connection (false: still open after 1 s).
+    const rawHttp = async (request: Buffer): Promise<{ out: string; closed: boolean }> =>
       new Promise((resolve) => {
         const u = new URL(env.d.url);
         const s = net.connect(Number(u.port), u.hostname);
         let out = '';
-        const done = () => (s.destroy(), resolve(out));
-        s.setTimeout(1000, done);
+        const done = (closed: boolean) => () => (s.destroy(), resolve({ out, closed }));
+        s.setTimeout(1000, done(false));
         s.on('data', (d) => (out += d.toString('latin1')));
-        s.on('end', done);
-        s.on('close', done);
-        s.on('error', done);
+        s.on('end', done(true));
+        s.on('close', done(true));
+        s.on('error', done(true));
         s.write(request);
       });
     const tok = `X-Auth-Token: ${TOKENS.t1}\r\n`;
@@ -216,10 +217,12 @@ t.test('malformed requests', async (t) => {
       ['a 20 KB header', Buffer.from(`GET /v1.1/t1/hp-volume-backups HTTP/1.1\r\nHost: x\r\n${tok}X-Big: ${'y'.repeat(20_000)}\r\n\r\n`)],
       ['a body cut short', Buffer.from(`POST /v1.1/t1/hp-volume-backups HTTP/1.1\r\nHost: x\r\n${tok}Content-Length: 100\r\n\r\n{"backup"`)],
     ];
+    // Only a request whose body has not all arrived may be left waiting (for the rest of it).
+    const mayWait = new Set(['a body cut short']);
     for (const [what, req] of cases) {
-      const out = await rawHttp(req);
+      const { out, closed } = await rawHttp(req);
       if (out === '') {
-        t.pass(`${what}: the connection was closed without an answer`);
+        t.ok(closed || mayWait.has(what), `${what}: the connection was closed without an answer${closed ? '' : ' (or left waiting for the rest of the body)'}`);
         continue;
       }
       const m = /^HTTP\/1\.[01] (\d{3}) [^\r]*\r\n([\s\S]*?)\r\n\r\n([\s\S]*)$/.exec(out);

@@ -2,44 +2,30 @@
 // restart the states are settled the way Cinder settles them, chunks of the
 // unfinished backup are collected, and the committed backup is unharmed.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Api } from '../helpers/api.js';
 import { startDaemon, TOKENS } from '../helpers/daemon.js';
 import { loopUnavailable } from '../helpers/loop.js';
-import { volumeObjects } from './fixtures/lib.js';
+import { deviceOf, hashDevice, MiB, volumeObjects, writeAt } from './fixtures/lib.js';
 
 const why = loopUnavailable();
 // Its own container: on a shared Swift, other test files back up into t1's default one.
 const CONTAINER = `crash-${process.pid}`;
-
-async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const b of createReadStream(path)) h.update(b as Buffer);
-  return h.digest('hex');
-}
-
-function fillRandom(device: string, seekMiB: number, countMiB: number): void {
-  execFileSync('dd', ['if=/dev/urandom', `of=${device}`, 'bs=1M', `seek=${seekMiB}`, `count=${countMiB}`, 'oflag=direct', 'conv=notrunc', 'status=none']);
-}
 
 t.test('SIGKILL mid-backup and mid-restore: settled on restart, the committed backup unharmed', { skip: why ?? false }, async (t) => {
   // Slow reads and writes so the kill lands in the middle of the work.
   const toml = '[limits]\nmax_read_mbps = 40\nmax_write_mbps = 8\n';
   const d1 = await startDaemon(t, { toml });
   const api = new Api(d1.url, TOKENS.t1, 't1');
-  const admin = api.as(TOKENS.admin);
 
   const volId = await api.createVolume(1, 'crashy');
-  const dev = (await admin.call('GET', api.volumes(`/${volId}`))).body.volume.device as string;
-  fillRandom(dev, 0, 24);
+  const dev = await deviceOf({ d: d1 }, 't1', volId);
+  writeAt(dev, 0, 24 * MiB);
   const b1 = await api.backup(volId, { display_name: 'committed', container: CONTAINER });
-  const sumAtB1 = await sha256File(dev);
+  const sumAtB1 = hashDevice(dev);
 
   // Backup 2 reads 160 MiB of new data at 40 MB/s: ~4 s. Kill it after ~1.5 s.
-  fillRandom(dev, 100, 160);
+  writeAt(dev, 100, 160 * MiB);
   const r2 = await api.call('POST', api.backups(), { backup: { volume_id: volId, display_name: 'doomed', container: CONTAINER } });
   t.equal(r2.status, 200);
   await d1.waitLog((l) => l.msg === 'job running' && l.kind === 'backup' && l.backup === Number(r2.body.backup.id));
@@ -47,8 +33,7 @@ t.test('SIGKILL mid-backup and mid-restore: settled on restart, the committed ba
   const b2Row = (await api.call('GET', api.backups(`/${r2.body.backup.id}`))).body.backup;
   t.equal(b2Row.status, 'creating', 'the backup is still running when the daemon is killed');
   await d1.stop('SIGKILL');
-  const env1 = { d: d1 };
-  const leftBehind = (await volumeObjects(env1, 't1', CONTAINER)).chunks.length;
+  const leftBehind = (await volumeObjects({ d: d1 }, 't1', CONTAINER)).chunks.length;
 
   const d2 = await startDaemon(t, { toml, dataDir: d1.dataDir });
   const api2 = new Api(d2.url, TOKENS.t1, 't1');
@@ -70,11 +55,11 @@ t.test('SIGKILL mid-backup and mid-restore: settled on restart, the committed ba
   // The committed backup restores to the bytes it had, over whatever is there now
   // (its zero chunks are zeroed on a volume that was not fresh).
   // After the restart the volume may sit on another loop device: ask again.
-  const devNow = (await api2.as(TOKENS.admin).call('GET', api2.volumes(`/${volId}`))).body.volume.device as string;
-  fillRandom(devNow, 0, 4);
+  const devNow = await deviceOf({ d: d2 }, 't1', volId);
+  writeAt(devNow, 0, 4 * MiB);
   const target = await api2.restore(String(b1.id), volId);
   t.equal(target.status, 'available');
-  t.equal(await sha256File(devNow), sumAtB1, 'the restored volume is byte-identical to the backed-up one');
+  t.equal(hashDevice(devNow), sumAtB1, 'the restored volume is byte-identical to the backed-up one');
 
   // Now a restore killed in the middle: backup available, volume error_restoring.
   const r3 = await api2.call('POST', api2.backups(`/${b1.id}/restore`), { restore: {} });

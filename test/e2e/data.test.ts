@@ -6,9 +6,8 @@
 // (Hashing 1 GiB takes ~2 s here, so the device is hashed only where it counts.)
 import t from 'tap';
 import { loopUnavailable } from '../helpers/loop.js';
-import { badRequest, corruptObject, daemon, deviceOf, exact, hashDevice, MSG, notFoundBackup, volumeObjects, waitGone, writeAt } from './fixtures/lib.js';
+import { badRequest, corruptObject, daemon, deviceOf, exact, hashDevice, MiB, MSG, notFoundBackup, volumeObjects, waitGone, writeAt } from './fixtures/lib.js';
 
-const MiB = 1 << 20;
 const skip = loopUnavailable();
 
 t.test('backup and restore keep the bytes', { skip: skip ?? false }, async (t) => {

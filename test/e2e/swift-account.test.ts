@@ -7,17 +7,13 @@ import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Api } from '../helpers/api.js';
-import { startDaemon, TOKENS } from '../helpers/daemon.js';
+import { startDaemon, swiftStoreToml, TOKENS } from '../helpers/daemon.js';
+import { lz4CliDecode, xxhsum128 } from '../helpers/data.js';
 import { loopUnavailable } from '../helpers/loop.js';
 import { swiftEnv, swiftMissing, type SwiftEnv } from '../helpers/swift.js';
-import { hashDevice } from './fixtures/lib.js';
+import { deviceOf, hashDevice, MiB, writeAt } from './fixtures/lib.js';
 
 const skip = loopUnavailable() ?? swiftMissing();
-const MiB = 1 << 20;
-
-function fillRandom(device: string, seekMiB: number, countMiB: number): void {
-  execFileSync('dd', ['if=/dev/urandom', `of=${device}`, 'bs=1M', `seek=${seekMiB}`, `count=${countMiB}`, 'oflag=direct', 'conv=notrunc', 'status=none']);
-}
 
 function swiftCli(env: SwiftEnv, user: { user: string; key: string }, args: string[]): { status: number | null; stdout: Buffer; stderr: string } {
   const r = spawnSync('swift', ['-A', env.authUrl, '-U', user.user, '-K', user.key, ...args], { maxBuffer: 1 << 28 });
@@ -32,14 +28,9 @@ const swiftAuthToml =
       'provider = "swift"',
       `tokens_file = "${tokensFile}"`,
       `cache_seconds = ${cacheSeconds}`,
-      '[store]',
-      'type = "swift"',
-      `storage_url_prefix = "${swift!.storageUrlPrefix}"`,
-      // The service credential is only for work no user token is around for
-      // (collecting leftovers after a restart).
-      `auth_url = "${swift!.authUrl}"`,
-      `user = "${swift!.admin.user}"`,
-      `key = "${swift!.admin.key}"`,
+      // The store's service credential is only for work no user token is around
+      // for (collecting leftovers after a restart).
+      swiftStoreToml(swift!),
     ].join('\n');
 
 t.test("a user's own Swift token: the backup lands in the user's account", { skip: skip ?? false }, async (t) => {
@@ -47,13 +38,12 @@ t.test("a user's own Swift token: the backup lands in the user's account", { ski
   const swift = d.swift!;
   const userToken = await swift.token(swift.test);
   const api = new Api(d.url, userToken, 'test');
-  const admin = api.as(TOKENS.admin);
   const container = `acct-${process.pid}`;
   t.teardown(() => (swift.scratch ? undefined : swift.removeContainer('test', container)));
 
   const v = await api.createVolume(1, 'mine');
-  const dev = (await admin.call('GET', api.volumes(`/${v}`))).body.volume.device as string;
-  fillRandom(dev, 0, 4);
+  const dev = await deviceOf({ d }, 'test', v);
+  writeAt(dev, 0, 4 * MiB);
   execFileSync('dd', [`if=/usr/share/common-licenses/GPL-3`, `of=${dev}`, 'bs=1M', 'seek=8', 'oflag=direct', 'conv=notrunc,sync', 'status=none']);
   const b = await api.backup(v, { container });
   t.equal(b.object_count, 3, 'two data chunks and the manifest');
@@ -68,14 +58,15 @@ t.test("a user's own Swift token: the backup lands in the user's account", { ski
   t.equal(chunks.length, 2, 'the chunks are listed');
   const manifest = JSON.parse(swiftCli(swift, swift.test, ['download', container, manifests[0]!, '-o', '-']).stdout.toString());
   t.equal(manifest.format, 'volbackd-manifest');
+  const sizes: number[] = [];
   for (const name of chunks) {
     const body = swiftCli(swift, swift.test, ['download', container, name, '-o', '-']).stdout;
+    sizes.push(body.length);
     const digest = name.split('/').pop()!;
-    const plain = body.length === 4 * MiB ? body : execFileSync('lz4', ['-d', '-c'], { input: body, maxBuffer: 1 << 26 });
-    const sum = execFileSync('xxhsum', ['-H2', '-'], { input: plain }).toString().split(/\s+/)[0];
-    t.equal(sum, digest, `chunk ${digest.slice(0, 8)}… (${body.length === 4 * MiB ? 'raw' : 'lz4 -d'}) hashes to its name`);
+    const plain = body.length === 4 * MiB ? body : lz4CliDecode(body);
+    t.equal(xxhsum128(plain), digest, `chunk ${digest.slice(0, 8)}… (${body.length === 4 * MiB ? 'raw' : 'lz4 -d'}) hashes to its name`);
   }
-  t.ok(chunks.some((n) => swiftCli(swift, swift.test, ['download', container, n, '-o', '-']).stdout.length < 4 * MiB), 'the text chunk is an LZ4 frame');
+  t.ok(sizes.some((n) => n < 4 * MiB), 'the text chunk is an LZ4 frame');
 
   // Another account's user is refused by Swift itself.
   const other = swiftCli(swift, swift.test2, ['--os-storage-url', `${swift.storageUrlPrefix}test`, 'list', container]);
@@ -93,7 +84,7 @@ t.test("a user's own Swift token: the backup lands in the user's account", { ski
   // And the backup restores, read back with the user's token.
   const restored = await api.restore(b.id);
   t.equal(restored.status, 'available');
-  const ndev = (await admin.call('GET', api.volumes(`/${restored.id}`))).body.volume.device as string;
+  const ndev = await deviceOf({ d }, 'test', restored.id);
   t.equal(hashDevice(ndev), hashDevice(dev), 'restored bytes are identical');
 });
 
@@ -101,10 +92,9 @@ t.test('Swift restarted in the middle of a backup: the backup completes', { skip
   const swift = (await swiftEnv(t, { private: true }))!;
   const d = await startDaemon(t, { store: 'swift', swift, toml: '[limits]\nmax_read_mbps = 30\n' });
   const api = new Api(d.url, TOKENS.t1, 't1');
-  const admin = api.as(TOKENS.admin);
   const v = await api.createVolume(1, 'restart');
-  const dev = (await admin.call('GET', api.volumes(`/${v}`))).body.volume.device as string;
-  fillRandom(dev, 0, 160); // ~5 s at 30 MB/s
+  const dev = await deviceOf({ d }, 't1', v);
+  writeAt(dev, 0, 160 * MiB); // ~5 s at 30 MB/s
   const h = hashDevice(dev);
   const r = await api.call('POST', api.backups(), { backup: { volume_id: v } });
   t.equal(r.status, 200);
@@ -117,7 +107,7 @@ t.test('Swift restarted in the middle of a backup: the backup completes', { skip
   t.equal(b.status, 'available', `the backup completes (${b.fail_reason ?? 'no fail_reason'})`);
   t.ok(d.logs.some((l) => l.msg === 'store retry'), 'requests were retried while Swift was down');
   const restored = await api.restore(b.id);
-  const ndev = (await admin.call('GET', api.volumes(`/${restored.id}`))).body.volume.device as string;
+  const ndev = await deviceOf({ d }, 't1', restored.id);
   t.equal(hashDevice(ndev), h, 'and it restores to identical bytes');
 });
 
@@ -126,26 +116,12 @@ t.test('Swift stopped for good: the backup ends in error naming the cause, the v
   const d = await startDaemon(t, {
     store: 'swift',
     swift,
-    storeToml: ({ tokensFile }) =>
-      [
-        '[auth]',
-        `tokens_file = "${tokensFile}"`,
-        '[store]',
-        'type = "swift"',
-        `storage_url_prefix = "${swift.storageUrlPrefix}"`,
-        `auth_url = "${swift.authUrl}"`,
-        `user = "${swift.admin.user}"`,
-        `key = "${swift.admin.key}"`,
-        'retry_attempts = 4',
-        'retry_max_seconds = 4',
-      ].join('\n'),
+    swiftRetry: { attempts: 4, maxSeconds: 4 },
     toml: '[limits]\nmax_read_mbps = 30\n',
   });
   const api = new Api(d.url, TOKENS.t1, 't1');
-  const admin = api.as(TOKENS.admin);
   const v = await api.createVolume(1, 'gone');
-  const dev = (await admin.call('GET', api.volumes(`/${v}`))).body.volume.device as string;
-  fillRandom(dev, 0, 100);
+  writeAt(await deviceOf({ d }, 't1', v), 0, 100 * MiB);
   const r = await api.call('POST', api.backups(), { backup: { volume_id: v } });
   await d.waitLog((l) => l.msg === 'job running' && l.kind === 'backup');
   await sleep(800);

@@ -1,12 +1,13 @@
 // backupVolume against the real filesystem store: what the manifest records, what
 // is stored (and what is not: zero chunks, known chunks, repeats, holes), and how
 // it fails (abort, store errors) without leaking a buffer or leaving a manifest.
-import t, { type Test } from 'tap';
+import t from 'tap';
+import { createHash } from 'node:crypto';
 import { readFileSync, openSync, writeSync, closeSync, truncateSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chunkKey, chunkPrefix, manifestKey, manifestPrefix } from '../../src/engine/keys.js';
 import { parse } from '../../src/engine/manifest.js';
-import { bufferPoolStats, dataRanges } from '../../src/native/index.js';
+import { dataRanges } from '../../src/native/index.js';
 import { RateLimiter } from '../../src/util/rate-limiter.js';
 import { loopUnavailable, withLoop } from '../helpers/loop.js';
 import { StoreError, isNotFound, type ObjectStore } from '../../src/store/object-store.js';
@@ -21,28 +22,26 @@ import {
   chunkOf,
   listNames,
   newIds,
+  noBufferLent,
+  standardBackup,
   standardImage,
   storeEnv,
   writeImage,
 } from './fixtures/engine.js';
+
+function md5Of(bytes: Buffer): string {
+  return createHash('md5').update(bytes).digest('hex');
+}
 
 /** The chunk's bytes from a stored object: raw when exactly as long as the chunk, else an LZ4 frame. */
 function decodeObject(stored: Buffer, length: number): Buffer {
   return stored.length === length ? stored : lz4CliDecode(stored);
 }
 
-/** Every test ends with no aligned read buffer still lent out of the native pool. */
-function noBufferLent(t: Test): void {
-  t.equal(bufferPoolStats().lent, 0, 'no aligned buffer is still lent out');
-}
-
 t.test('the manifest records null for zero chunks and the xxhsum -H2 digest of every other chunk', async (t) => {
   const env = await storeEnv(t);
-  const image = standardImage();
+  const { image, ids, result: r } = await standardBackup(env);
   t.equal(image.length, SIZE);
-  const path = writeImage(env, 'v.img', image);
-  const ids = newIds();
-  const r = await backup(env, path, ids);
   const m = r.manifest;
 
   t.equal(m.volume.size_bytes, SIZE);
@@ -76,10 +75,7 @@ t.test('the manifest records null for zero chunks and the xxhsum -H2 digest of e
 
 t.test('stored chunk objects decode to the chunk bytes and are named by their digest', async (t) => {
   const env = await storeEnv(t);
-  const image = standardImage();
-  const path = writeImage(env, 'v.img', image);
-  const ids = newIds();
-  const r = await backup(env, path, ids);
+  const { image, ids, result: r } = await standardBackup(env);
   const names = await listNames(env.store, chunkPrefix(ids.volumeUuid));
   t.same(names.sort(), [...r.digests].map((d) => chunkKey(ids.volumeUuid, d)).sort(), 'one object per distinct non-zero digest');
   let stored = 0;
@@ -118,10 +114,7 @@ t.test('a chunk that repeats within one backup is stored once', async (t) => {
 
 t.test("a second backup with the first's digests as known uploads only the changed chunk", async (t) => {
   const env = await storeEnv(t);
-  const image = standardImage();
-  const path = writeImage(env, 'v.img', image);
-  const ids = newIds();
-  const first = await backup(env, path, ids);
+  const { path, ids, result: first } = await standardBackup(env);
 
   // Change chunk 3 in place.
   const changed = textBytes(CHUNK, 77);
@@ -209,8 +202,24 @@ t.test('a plain file whose size is not a multiple of 512 backs up, tail included
 t.test('with md5 the store gets each chunk MD5 and accepts the upload', async (t) => {
   const env = await storeEnv(t);
   const path = writeImage(env, 'v.img', standardImage());
-  const r = await backup(env, path, newIds(), { md5: true });
+  // The real store, noting the MD5 each put was given.
+  const given = new Map<string, string | undefined>();
+  const noting: ObjectStore = Object.create(env.store, {
+    flush: { value: (o?: Parameters<ObjectStore['flush']>[0]) => env.store.flush(o) },
+    put: {
+      value: (...args: Parameters<ObjectStore['put']>) => {
+        given.set(args[1], args[3]?.md5);
+        return env.store.put(...args);
+      },
+    },
+  });
+  const ids = newIds();
+  const r = await backup(env, path, ids, { store: noting, md5: true });
   t.equal(r.stats.uploadedChunks, 6, 'the fs store verified and accepted every chunk');
+  for (const d of r.digests) {
+    const name = chunkKey(ids.volumeUuid, d);
+    t.equal(given.get(name), md5Of(readFileSync(env.objectPath(name))), `chunk ${d} was put with the MD5 of its stored bytes`);
+  }
   noBufferLent(t);
 });
 
@@ -245,9 +254,7 @@ t.test('at most maxInFlight chunks are uploaded at once', async (t) => {
 
 t.test('a loop device backs up to the same entries as its backing file', { skip: loopUnavailable() ?? false }, async (t) => {
   const env = await storeEnv(t);
-  const image = standardImage();
-  const path = writeImage(env, 'v.img', image);
-  const fromFile = await backup(env, path, newIds());
+  const { path, result: fromFile } = await standardBackup(env);
   const loop = await withLoop(t, path, { readOnly: true });
   const fromLoop = await backup(env, loop.device, newIds());
   t.same(fromLoop.manifest.chunks, fromFile.manifest.chunks);
@@ -274,9 +281,13 @@ t.test("a sparse file's real allocation map skips its holes", async (t) => {
 t.test('a read limiter paces the reads and the backup still completes', async (t) => {
   const env = await storeEnv(t);
   const path = writeImage(env, 'v.img', standardImage());
-  const limiter = new RateLimiter(20); // bucket 20 MB: the 9 MiB volume fits in the burst
+  // 4 MB/s with a 4 MB bucket: the 9.45 MB volume needs at least 1.36 s after the burst.
+  const limiter = new RateLimiter(4);
+  const t0 = performance.now();
   const r = await backup(env, path, newIds(), { readLimiter: limiter });
+  const s = (performance.now() - t0) / 1000;
   t.equal(r.stats.bytesRead, SIZE);
+  t.ok(s >= 1, `the reads waited for the limiter (${s.toFixed(2)} s)`);
   noBufferLent(t);
 });
 

@@ -2,13 +2,12 @@
 // bytes onto files and loop devices, zero chunks over garbage, and every refusal
 // (missing or damaged chunk, damaged manifest, small target, abort) without
 // writing a damaged chunk or leaking a buffer.
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chunkKey, manifestKey } from '../../src/engine/keys.js';
 import { ManifestError } from '../../src/engine/manifest.js';
 import { RestoreError, fetchManifest, restoreBackup, type RestoreInput } from '../../src/engine/restore.js';
-import { bufferPoolStats } from '../../src/native/index.js';
 import { randomData, sha256, textBytes } from '../helpers/data.js';
 import { loopUnavailable, withLoop } from '../helpers/loop.js';
 import {
@@ -21,16 +20,13 @@ import {
   chunkOf,
   codeInChain,
   newIds,
-  standardImage,
+  noBufferLent,
+  standardBackup,
   storeEnv,
   writeImage,
   type Env,
   type VolumeIds,
 } from './fixtures/engine.js';
-
-function noBufferLent(t: Test): void {
-  t.equal(bufferPoolStats().lent, 0, 'no aligned buffer is still lent out');
-}
 
 function restoreInput(env: Env, ids: VolumeIds, devicePath: string, over: Partial<RestoreInput> = {}): RestoreInput {
   return {
@@ -55,11 +51,8 @@ function sparseFile(env: Env, name: string, size: number): string {
 
 /** The standard image, backed up; returns the image, its ids and the manifest. */
 async function backedUp(env: Env) {
-  const image = standardImage();
-  const src = writeImage(env, 'src.img', image);
-  const ids = newIds();
-  const r = await backup(env, src, ids);
-  return { image, ids, manifest: r.manifest };
+  const { image, ids, result } = await standardBackup(env, 'src.img');
+  return { image, ids, manifest: result.manifest };
 }
 
 t.test('fetchManifest returns the parsed manifest of the backup', async (t) => {

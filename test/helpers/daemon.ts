@@ -25,7 +25,7 @@ export type StoreKind = 'fs' | 'swift';
  * The store end-to-end tests run against: VOLBACKD_E2E_STORE=swift runs them
  * against a real Swift (test/e2e-swift/ sets it and imports the same test files).
  */
-export function e2eStore(): StoreKind {
+function e2eStore(): StoreKind {
   return process.env.VOLBACKD_E2E_STORE === 'swift' ? 'swift' : 'fs';
 }
 
@@ -55,9 +55,35 @@ export interface DaemonOptions {
   store?: StoreKind;
   /** a particular Swift (e.g. a private one a test restarts); default: the shared one */
   swift?: SwiftEnv;
-  /** replaces the whole [store] and [auth] tables (auth.provider = "swift" tests) */
+  /** the Swift store's retry bounds (default SWIFT_TEST_RETRY); ignored with storeToml */
+  swiftRetry?: SwiftRetry;
+  /** replaces the whole [store] and [auth] tables (auth.provider = "swift" tests; swiftStoreToml() builds the [store]) */
   storeToml?: (ctx: { tokensFile: string; swift: SwiftEnv | null }) => string;
   env?: Record<string, string>;
+}
+
+export interface SwiftRetry {
+  attempts: number;
+  maxSeconds: number;
+}
+
+/**
+ * Small retry bounds: a test that stops Swift for good should not wait minutes.
+ * (equal jitter: 8 attempts wait at least 12.7 s, enough for a Swift restart)
+ */
+const SWIFT_TEST_RETRY: SwiftRetry = { attempts: 8, maxSeconds: 40 };
+
+/** The [store] table of a daemon writing to swift with its reseller-admin credential; retry bounds only when given. */
+export function swiftStoreToml(swift: SwiftEnv, retry?: SwiftRetry): string {
+  return [
+    '[store]',
+    'type = "swift"',
+    `storage_url_prefix = "${swift.storageUrlPrefix}"`,
+    `auth_url = "${swift.authUrl}"`,
+    `user = "${swift.admin.user}"`,
+    `key = "${swift.admin.key}"`,
+    ...(retry ? [`retry_attempts = ${retry.attempts}`, `retry_max_seconds = ${retry.maxSeconds}`] : []),
+  ].join('\n');
 }
 
 const entry = new URL('../../src/bin/volbackd.ts', import.meta.url).pathname;
@@ -85,24 +111,7 @@ export async function startDaemon(t: Test, opts: DaemonOptions = {}): Promise<Da
       `data_dir = "${dataDir}"`,
       `log_level = "debug"`,
       opts.storeToml?.({ tokensFile, swift }) ??
-        [
-          '[auth]',
-          `tokens_file = "${tokensFile}"`,
-          ...(swift
-            ? [
-                '[store]',
-                'type = "swift"',
-                `storage_url_prefix = "${swift.storageUrlPrefix}"`,
-                `auth_url = "${swift.authUrl}"`,
-                `user = "${swift.admin.user}"`,
-                `key = "${swift.admin.key}"`,
-                // Small retry bounds: a test that stops Swift for good should not wait minutes.
-                // (equal jitter: 8 attempts wait at least 12.7 s, enough for a Swift restart)
-                'retry_attempts = 8',
-                'retry_max_seconds = 40',
-              ]
-            : []),
-        ].join('\n'),
+        ['[auth]', `tokens_file = "${tokensFile}"`, ...(swift ? [swiftStoreToml(swift, opts.swiftRetry ?? SWIFT_TEST_RETRY)] : [])].join('\n'),
       opts.toml ?? '',
     ].join('\n') + '\n',
   );
@@ -110,6 +119,11 @@ export async function startDaemon(t: Test, opts: DaemonOptions = {}): Promise<Da
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env },
   });
+  // If this test process exits before its teardown runs, do not leave the daemon
+  // (and the loop devices it holds) behind.
+  const killOnExit = (): void => void proc.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  proc.once('exit', () => process.removeListener('exit', killOnExit));
   const logs: Array<Record<string, unknown>> = [];
   const waiters: Array<{ pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
   let stderr = '';

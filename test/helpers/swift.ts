@@ -186,7 +186,7 @@ async function makeEnv(dir: string, owned: boolean, scratch: boolean): Promise<S
 }
 
 /** A v1 (tempauth) token for user. */
-export async function v1Token(authUrl: string, u: SwiftUser): Promise<string> {
+async function v1Token(authUrl: string, u: SwiftUser): Promise<string> {
   const res = await fetch(authUrl, { headers: { 'x-auth-user': u.user, 'x-auth-key': u.key } });
   await res.arrayBuffer();
   const token = res.headers.get('x-auth-token');

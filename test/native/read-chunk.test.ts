@@ -1,6 +1,6 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decompressFrameSync } from 'lz4-napi';
 import { DigestSet, openDevice, outBufferSize } from '../../src/native/index.js';
@@ -94,5 +94,9 @@ t.test('arguments are validated before any I/O', async (t) => {
   await t.rejects(dev.readChunk(0, 2 * MiB), /passes the end/);
   await t.rejects(dev.readChunk(0, MiB, { compress: true, out: Buffer.alloc(10) }), /at least/);
   await t.rejects(dev.readChunk(-1, 1), /non-negative/);
-  t.equal(readFileSync(path).length, MiB);
+  // A closed device refuses any read ("closed"): bad arguments are refused before that.
+  await dev.close();
+  await t.rejects(dev.readChunk(0, MiB, { compress: true, out: Buffer.alloc(10) }), /at least/, 'out is checked before the read');
+  await t.rejects(dev.readChunk(0, MiB, { known: {} as DigestSet }), /DigestSet/, 'known is checked before the read');
+  await t.rejects(dev.readChunk(0, MiB), /closed/, 'good arguments reach the device');
 });

@@ -5,7 +5,7 @@ import t, { type Test } from 'tap';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FsStoreProvider } from '../../src/store/fs.js';
-import { StoreError, isNotFound, type ObjectInfo } from '../../src/store/object-store.js';
+import { StoreError, isNotFound, type ObjectInfo, type ObjectStore } from '../../src/store/object-store.js';
 import { tempDir } from '../helpers/tmp.js';
 import { storeConformance } from './suite.js';
 
@@ -14,6 +14,14 @@ function provider(t: Test): { root: string; fs: FsStoreProvider } {
   const fs = new FsStoreProvider({ root });
   t.teardown(() => fs.close());
   return { root, fs };
+}
+
+/** Tenant t1's store, with its container "c" created. */
+async function containerC(t: Test): Promise<{ root: string; fs: FsStoreProvider; store: ObjectStore }> {
+  const { root, fs } = provider(t);
+  const store = fs.forTenant('t1');
+  await store.ensureContainer('c');
+  return { root, fs, store };
 }
 
 /** Every file under dir, as paths relative to it. */
@@ -44,18 +52,14 @@ t.test('objects land at <root>/AUTH_<tenant>/<container>/<name>', async (t) => {
 });
 
 t.test('no temp files remain after puts, overwrites and refused puts', async (t) => {
-  const { root, fs } = provider(t);
-  const store = fs.forTenant('t1');
-  await store.ensureContainer('c');
+  const { root, store } = await containerC(t);
   for (let i = 0; i < 20; i++) await store.put('c', `d/${i % 5}`, Buffer.alloc(i * 1000, i));
   await t.rejects(store.put('c', 'd/bad', Buffer.from('x'), { md5: '0'.repeat(32) }), { code: 'EBADMSG', status: 422, retryable: false });
   t.same(files(root), ['0', '1', '2', '3', '4'].map((n) => `AUTH_t1/c/d/${n}`));
 });
 
 t.test('names that could leave the root are refused', async (t) => {
-  const { root, fs } = provider(t);
-  const store = fs.forTenant('t1');
-  await store.ensureContainer('c');
+  const { root, fs, store } = await containerC(t);
   for (const name of ['../x', 'a/../../x', '..', '.', 'a/./b', '/etc/passwd', 'a\0b', 'a//b', 'a/', '', '.x.tmp-0123456789abcdef', 'x'.repeat(1025)]) {
     const label = JSON.stringify(name.slice(0, 30));
     t.ok(invalid(await failure(store.put('c', name, Buffer.from('x')))), `put ${label}`);
@@ -90,9 +94,7 @@ t.test('a tenant cannot see another tenant’s objects', async (t) => {
 });
 
 t.test('a write that fails removes its temp file and says what failed', async (t) => {
-  const { root, fs } = provider(t);
-  const store = fs.forTenant('t1');
-  await store.ensureContainer('c');
+  const { root, store } = await containerC(t);
   await store.put('c', 'd/x', Buffer.from('x'));
 
   // "d" holds objects, so the rename over it fails.
@@ -110,9 +112,7 @@ t.test('a write that fails removes its temp file and says what failed', async (t
 });
 
 t.test('deleting the last object under a pseudo-directory lets its name become an object', async (t) => {
-  const { root, fs } = provider(t);
-  const store = fs.forTenant('t1');
-  await store.ensureContainer('c');
+  const { root, store } = await containerC(t);
   await store.put('c', 'e/f/g', Buffer.from('g'));
   t.equal(await store.delete('c', 'e/f/g'), true);
   t.same(readdirSync(join(root, 'AUTH_t1/c')), [], 'empty pseudo-directories are removed');
@@ -125,9 +125,7 @@ t.test('deleting the last object under a pseudo-directory lets its name become a
 });
 
 t.test('list skips temp files and pseudo-directories; get of a pseudo-directory is not found', async (t) => {
-  const { root, fs } = provider(t);
-  const store = fs.forTenant('t1');
-  await store.ensureContainer('c');
+  const { root, store } = await containerC(t);
   await store.put('c', 'p/q', Buffer.from('q'));
   writeFileSync(join(root, 'AUTH_t1/c/p/.q.tmp-0123456789abcdef'), 'half a write from a crash');
   t.same(await names(store.list('c', '')), ['p/q']);

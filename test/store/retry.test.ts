@@ -4,7 +4,7 @@
 // next calls with chosen errors, since the policy, not the failure, is tested.
 import t, { type Test } from 'tap';
 import { FsStoreProvider } from '../../src/store/fs.js';
-import { NotFoundError, StoreError, isNotFound, type GetOptions, type ObjectInfo, type ObjectStore, type PutOptions } from '../../src/store/object-store.js';
+import { NotFoundError, StoreError, isNotFound, type GetOptions, type ObjectInfo, type ObjectStore, type PutOptions, type StoreProvider } from '../../src/store/object-store.js';
 import { RetryStore, RetryStoreProvider, isRetryable, type RetryInfo, type RetryOptions } from '../../src/store/retry.js';
 import { tempDir } from '../helpers/tmp.js';
 import { storeConformance } from './suite.js';
@@ -255,7 +255,22 @@ t.test('list is retried as a whole only when it fails before yielding anything',
 });
 
 t.test('RetryStoreProvider hands out retrying stores of the inner provider', async (t) => {
-  const inner = new FsStoreProvider({ root: tempDir(t, 'volbackd-retry-') });
+  const fs = new FsStoreProvider({ root: tempDir(t, 'volbackd-retry-') });
+  // The inner provider's stores are Flaky fs stores, so a retry by the handed-out store can be seen.
+  const flaky: Flaky[] = [];
+  let closed = 0;
+  const inner: StoreProvider = {
+    kind: fs.kind,
+    forTenant: (id) => {
+      const f = new Flaky(fs.forTenant(id));
+      flaky.push(f);
+      return f;
+    },
+    close: async () => {
+      closed++;
+      await fs.close();
+    },
+  };
   const retries: RetryInfo[] = [];
   const provider = new RetryStoreProvider(inner, { onRetry: (i) => retries.push(i), sleep: async () => {} });
   t.equal(provider.kind, 'fs');
@@ -266,7 +281,16 @@ t.test('RetryStoreProvider hands out retrying stores of the inner provider', asy
   await store.put('c', 'x', Buffer.from('x'));
   t.equal(Buffer.concat(await inner.forTenant('t').get('c', 'x')).toString(), 'x');
   t.same(retries, []);
+  // The provider's options reach the store: a transient failure is retried, and reported to its onRetry.
+  flaky[0]!.failNext('put', transient());
+  await store.put('c', 'y', Buffer.from('y'));
+  t.same(
+    retries.map(({ op, name, attempt }) => ({ op, name, attempt })),
+    [{ op: 'put', name: 'y', attempt: 1 }],
+  );
+  t.equal(flaky[0]!.calls.put, 3, 'x once, y twice');
   await provider.close();
+  t.equal(closed, 1, 'close() closes the inner provider');
 });
 
 void storeConformance(t, 'retry over fs', async (t) => new RetryStoreProvider(new FsStoreProvider({ root: tempDir(t, 'volbackd-retry-') })).forTenant('conformance'));

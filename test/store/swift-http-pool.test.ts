@@ -41,6 +41,29 @@ async function serve(t: Test, handle: (req: IncomingMessage, body: Buffer, res: 
   return { origin: `http://127.0.0.1:${(server.address() as { port: number }).port}`, stats };
 }
 
+/**
+ * A server that keeps each PUT's body (answering its MD5 as ETag) and gives it
+ * back to a GET of the same path, with Content-Length and ETag — or, for
+ * "<path>?chunked", chunked in two writes.
+ */
+async function objectServer(t: Test) {
+  const stored = new Map<string, Buffer>();
+  return serve(t, (req, body, res) => {
+    if (req.method === 'PUT') {
+      stored.set(req.url!, body);
+      return void res.writeHead(201, { etag: md5(body) }).end();
+    }
+    const b = stored.get(req.url!.replace('?chunked', ''))!;
+    if (req.url!.endsWith('?chunked')) {
+      res.writeHead(200); // no Content-Length: chunked
+      res.write(b.subarray(0, 1000));
+      setTimeout(() => res.end(b.subarray(1000)), 10);
+    } else {
+      res.writeHead(200, { 'content-length': b.length, etag: md5(b) }).end(b);
+    }
+  });
+}
+
 function pool(t: Test, workers: number, connections: number): SwiftHttpPool {
   const p = new SwiftHttpPool({ workers, connections, timeoutMs: 10_000 });
   t.teardown(() => p.close());
@@ -59,21 +82,7 @@ const request = (origin: string, method: SwiftHttpRequest['method'], path: strin
 });
 
 t.test('a body on shared memory goes out as it is; a kept answer body comes back in shared memory', async (t) => {
-  const stored = new Map<string, Buffer>();
-  const { origin } = await serve(t, (req, body, res) => {
-    if (req.method === 'PUT') {
-      stored.set(req.url!, body);
-      return void res.writeHead(201, { etag: md5(body) }).end();
-    }
-    const b = stored.get(req.url!.replace('?chunked', ''))!;
-    if (req.url!.endsWith('?chunked')) {
-      res.writeHead(200); // no Content-Length: chunked
-      res.write(b.subarray(0, 1000));
-      setTimeout(() => res.end(b.subarray(1000)), 10);
-    } else {
-      res.writeHead(200, { 'content-length': b.length }).end(b);
-    }
-  });
+  const { origin } = await objectServer(t);
   const p = pool(t, 2, 4);
   const shared = Buffer.from(new SharedArrayBuffer(1 << 20));
   randomFillSync(shared);
@@ -181,15 +190,7 @@ t.test('a closed pool’s idle worker is adopted by the next pool, with the new 
 });
 
 t.test('the Swift store gets bodies in shared memory from its workers; with workers: 0 it sends itself', async (t) => {
-  const stored = new Map<string, Buffer>();
-  const { origin } = await serve(t, (req, body, res) => {
-    if (req.method === 'PUT') {
-      stored.set(req.url!, body);
-      return void res.writeHead(201, { etag: md5(body) }).end();
-    }
-    const b = stored.get(req.url!)!;
-    res.writeHead(200, { 'content-length': b.length, etag: md5(b) }).end(b);
-  });
+  const { origin } = await objectServer(t);
   const shared = Buffer.from(new SharedArrayBuffer(300_000));
   randomFillSync(shared);
   for (const workers of [2, 0]) {

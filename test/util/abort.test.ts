@@ -28,3 +28,18 @@ t.test('an already aborted signal rejects without waiting', async (t) => {
   ac.abort(new Error('too late'));
   await t.rejects(untilAborted(new Promise(() => {}), ac.signal), { message: 'too late' });
 });
+
+t.test('a promise that rejects after an early abort is not left unhandled', async (t) => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  t.teardown(() => void process.off('unhandledRejection', onUnhandled));
+  const ac = new AbortController();
+  ac.abort(new Error('gave up'));
+  let fail!: (e: Error) => void;
+  const shared = new Promise<never>((_r, rej) => (fail = rej));
+  await t.rejects(untilAborted(shared, ac.signal), { message: 'gave up' });
+  fail(new Error('renewal failed'));
+  await new Promise((r) => setTimeout(r, 20));
+  t.same(unhandled, [], 'no unhandled rejection');
+});

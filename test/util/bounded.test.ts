@@ -2,6 +2,7 @@
 // error stops new starts and is rethrown once the started calls settle; an outer
 // abort stops it too.
 import t from 'tap';
+import { getEventListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runBounded } from '../../src/util/bounded.js';
 
@@ -121,7 +122,14 @@ t.test('an outer signal already aborted rejects without a call', async (t) => {
 
 t.test('the outer abort listener is removed when done', async (t) => {
   const ac = new AbortController();
-  await runBounded(3, 2, async () => {}, ac.signal);
+  const during: number[] = [];
+  await runBounded(3, 2, async () => {
+    during.push(getEventListeners(ac.signal, 'abort').length);
+  }, ac.signal);
+  t.same(during, [1, 1, 1], 'one listener on the outer signal while calls run');
+  t.equal(getEventListeners(ac.signal, 'abort').length, 0, 'none once done');
+  await t.rejects(runBounded(3, 2, async () => Promise.reject(new Error('boom')), ac.signal), /boom/);
+  t.equal(getEventListeners(ac.signal, 'abort').length, 0, 'none after a failure either');
   ac.abort(new Error('late'));
   t.pass('aborting after completion throws nowhere');
 });
